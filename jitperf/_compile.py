@@ -1,0 +1,148 @@
+"""One kernel source, compiled as the strict, simd and parallel variants.
+
+A :class:`Kernel` wraps a plain Python function. Each variant is the same
+function compiled with its own options, and each variant of a kernel calls the
+same variant of the kernels it uses: globals that name a Kernel are rebound to
+that kernel's variant dispatcher before numba sees the function. Generic
+drivers take their per-element work as a bound global (``Kernel.bind``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import types
+from pathlib import Path
+
+import numba
+
+VARIANTS = ("strict", "simd", "parallel")
+CHOICES = VARIANTS + ("auto",)
+
+# fastmath flag sets. Reductions need "reassoc" to vectorize; "contract" allows
+# FMA. NaN-aware kernels never get "nnan"/"ninf": they would make `v != v`
+# and isnan checks fold to constants.
+REDUCE = frozenset({"reassoc", "contract", "nsz", "arcp"})
+NAN_SAFE = REDUCE
+ELEMENTWISE = frozenset({"contract", "nsz", "arcp"})
+
+
+def _source_digest() -> str:
+    # numba's on-disk cache keys on the function's own file and name only, not
+    # on the kernels it calls or on compile flags. Putting a digest of every
+    # kernel source into each variant's name keeps a stale cache from ever
+    # serving code built from other sources or other options.
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:10]
+
+
+_DIGEST = _source_digest()
+
+
+class Kernel:
+    """A Python function and its lazily compiled variants.
+
+    ``fastmath`` is the flag set of the simd and parallel variants (strict has
+    none). ``parallel`` marks a driver whose ``prange`` loops run threaded in
+    the parallel variant; helpers called from inside a prange leave it False
+    so that they never launch nested parallel regions.
+    """
+
+    def __init__(self, py_func, *, fastmath=REDUCE, parallel=False, bindings=None, name=None):
+        self.py_func = py_func
+        self.fastmath = frozenset(fastmath)
+        self.parallel = parallel
+        self.bindings = dict(bindings or {})
+        self.name = name or py_func.__name__
+        self._dispatchers = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"<jitperf Kernel {self.name}>"
+
+    def bind(self, **bindings) -> Kernel:
+        """A copy of this driver with some of its globals set to other kernels."""
+        merged = {**self.bindings, **bindings}
+        tag = ",".join(f"{k}={v.name}" for k, v in sorted(merged.items()))
+        return Kernel(
+            self.py_func,
+            fastmath=self.fastmath,
+            parallel=self.parallel,
+            bindings=merged,
+            name=f"{self.py_func.__name__}[{tag}]",
+        )
+
+    def options(self, variant: str) -> dict:
+        """The numba.njit options this kernel compiles with in ``variant``."""
+        if variant not in VARIANTS:
+            raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+        return {
+            "fastmath": set(self.fastmath) if variant != "strict" else False,
+            "parallel": self.parallel and variant == "parallel",
+            "nogil": True,
+            "error_model": "numpy",
+        }
+
+    def function(self, variant: str) -> types.FunctionType:
+        """A fresh copy of the Python function, wired to ``variant``'s callees.
+
+        The copy has its own qualified name, so numba's cache gives each
+        variant (and each binding) a file of its own.
+        """
+        f = self.py_func
+        glb = dict(f.__globals__)
+        for key in f.__code__.co_names:  # only the globals this function reads
+            value = glb.get(key)
+            if isinstance(value, Kernel):
+                glb[key] = value.dispatcher(variant)
+        for key, value in self.bindings.items():
+            glb[key] = value.dispatcher(variant)
+        g = types.FunctionType(f.__code__, glb, f.__name__, f.__defaults__, f.__closure__)
+        ident = "".join(c if c.isalnum() else "_" for c in self.name)
+        g.__qualname__ = f"{ident}__{variant}__{_DIGEST}"
+        g.__module__ = f.__module__
+        g.__doc__ = f.__doc__
+        return g
+
+    def dispatcher(self, variant: str, *, cache: bool = True):
+        """The numba dispatcher of ``variant``, built on first use."""
+        if variant == "parallel" and not self.parallel:
+            variant = "simd"  # a helper compiles the same either way
+        if not cache:
+            return numba.njit(cache=False, **self.options(variant))(self.function(variant))
+        d = self._dispatchers.get(variant)
+        if d is None:
+            with self._lock:
+                d = self._dispatchers.get(variant)
+                if d is None:
+                    d = numba.njit(cache=True, **self.options(variant))(self.function(variant))
+                    self._dispatchers[variant] = d
+        return d
+
+    def __call__(self, variant, *args):
+        return call(self.dispatcher(variant), args)
+
+
+def kernel(fastmath=REDUCE, parallel=False):
+    """Decorator: make a :class:`Kernel` from a plain Python function."""
+
+    def wrap(f):
+        return Kernel(f, fastmath=fastmath, parallel=parallel)
+
+    return wrap
+
+
+# Every compiled call goes through call(), so that an allocation counter can
+# tell the kernel's own NRT allocations from those numba makes to unbox its
+# array arguments (see jitperf.alloc).
+_observer = threading.local()
+
+
+def call(dispatcher, args):
+    obs = getattr(_observer, "fn", None)
+    if obs is None:
+        return dispatcher(*args)
+    return obs(dispatcher, args)

@@ -1,0 +1,66 @@
+"""Generic drivers: lift a 1-D block kernel to rows, blocks and threads.
+
+A driver walks a 2-D view (rows x n) as rows*nblocks tasks in a ``prange``.
+In the strict and simd variants prange is a plain range, and the Python side
+passes nblocks=1, so each row is one sequential call of the block kernel.
+Bind the block kernel with ``driver.bind(block=...)``.
+"""
+
+from numba import prange
+
+from .._compile import kernel
+
+block = None  # bound per use, see Kernel.bind
+
+
+@kernel(parallel=True)
+def reduce_rows(x, nblocks, state, params):
+    """state[i, b] = block(x[i, part b]) for every row i and block b."""
+    n = x.shape[1]
+    for t in prange(x.shape[0] * nblocks):
+        i = t // nblocks
+        b = t - i * nblocks
+        lo = b * n // nblocks
+        hi = (b + 1) * n // nblocks
+        block(x[i, lo:hi], state[i, b], params)
+
+
+@kernel(parallel=True)
+def reduce2_rows(x, y, nblocks, state, params):
+    """As reduce_rows, over two arrays of the same shape (dot)."""
+    n = x.shape[1]
+    for t in prange(x.shape[0] * nblocks):
+        i = t // nblocks
+        b = t - i * nblocks
+        lo = b * n // nblocks
+        hi = (b + 1) * n // nblocks
+        block(x[i, lo:hi], y[i, lo:hi], state[i, b], params)
+
+
+@kernel(parallel=True)
+def map_rows(x, out, nblocks, params):
+    """out[i, part b] = block(x[i, part b]): elementwise transforms."""
+    n = x.shape[1]
+    for t in prange(x.shape[0] * nblocks):
+        i = t // nblocks
+        b = t - i * nblocks
+        lo = b * n // nblocks
+        hi = (b + 1) * n // nblocks
+        block(x[i, lo:hi], out[i, lo:hi], params)
+
+
+@kernel(parallel=True)
+def window_rows(x, out, nblocks, halo, params):
+    """As map_rows, but each block also sees the ``halo`` inputs before it.
+
+    The block kernel gets x[i, lo-h:hi] and out[i, lo:hi], with h = min(halo, lo),
+    so a moving window starts every block warm.
+    """
+    n = x.shape[1]
+    for t in prange(x.shape[0] * nblocks):
+        i = t // nblocks
+        b = t - i * nblocks
+        lo = b * n // nblocks
+        hi = (b + 1) * n // nblocks
+        start = max(lo - halo, 0)
+        block(x[i, start:hi], out[i, lo:hi], params)

@@ -23,6 +23,7 @@ from .kernels.reductions import (
     sum,
     var,
 )
+from .kernels.stats import Stats, stats
 from .pool import BufferPool
 
 __version__ = "0.1.0"
@@ -43,6 +44,8 @@ __all__ = [
     "nanstd",
     "nansum",
     "nanvar",
+    "Stats",
+    "stats",
     "std",
     "sum",
     "var",

@@ -72,7 +72,9 @@ def loop_remarks(compile_fn) -> list[Remark]:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-            _set("")
+            # An empty pattern does not switch remarks off (it matched every
+            # pass here); one that no pass name matches does.
+            _set("^$")
         tmp.seek(0)
         return parse(tmp.read().decode(errors="replace"))
 

@@ -70,7 +70,7 @@ def reduce(
     x = _checks.array(x)
     ax = _checks.axis(axis, x.ndim)
     view, shape = _plan.rows(x, ax)
-    if nonempty and (x.size == 0 if ax is None else view.shape[1] == 0 and view.shape[0] > 0):
+    if nonempty and (x.size == 0 if ax is None else view.shape[1] == 0):
         raise ValueError(f"x: {nonempty} of an empty array has no value (numpy raises too)")
     v = _plan.variant(variant, x.nbytes)
     nb = _plan.nblocks(v, view.shape[0], view.shape[1])
@@ -97,7 +97,8 @@ def merge_add(state: np.ndarray) -> np.ndarray:
     return state.sum(axis=1)
 
 
-def _tree(state: np.ndarray, pair) -> np.ndarray:
+def tree(state: np.ndarray, pair) -> np.ndarray:
+    """Merge (rows, blocks, k) states over blocks with ``pair``, pairwise."""
     while state.shape[1] > 1:
         if state.shape[1] % 2:
             last = state[:, -1:]
@@ -124,7 +125,7 @@ def chan(a: np.ndarray, b: np.ndarray, c=0, m=1, m2=2) -> np.ndarray:
 
 
 def merge_moments(state: np.ndarray) -> np.ndarray:
-    return _tree(state, chan)
+    return tree(state, chan)
 
 
 def merge_with(ufunc):

@@ -1,0 +1,164 @@
+"""stats(): count, NaN count, sum, mean, variance, min and max in one read.
+
+NaN values are counted apart and left out of every other field, so the
+record is what the nan-kernels would give. Partial records merge exactly
+(Chan's formulas), which is how chunked and distributed runs combine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._compile import NAN_SAFE, kernel
+from . import _reduce as R
+from .reductions import SUB, _chan
+
+# state columns
+COUNT, NANS, SUM, MEAN, M2, MIN, MAX = range(7)
+
+
+@kernel(NAN_SAFE)
+def _stats(x, st, p):
+    cnt = 0.0
+    mean = 0.0
+    m2 = 0.0
+    total = 0.0
+    lo = np.inf
+    hi = -np.inf
+    n = x.shape[0]
+    for s in range(0, n, SUB):
+        xs = x[s : s + SUB]
+        acc = 0.0
+        k = 0
+        for i in range(xs.shape[0]):
+            v = xs[i]
+            ok = v == v
+            acc += v if ok else 0.0
+            k += ok
+        if k == 0:
+            continue
+        mb = acc / k
+        acc2 = 0.0
+        for i in range(xs.shape[0]):
+            v = xs[i]
+            d = v - mb
+            acc2 += d * d if v == v else 0.0
+        # min/max do not vectorize; this pass reads the sub-block from L1.
+        for i in range(xs.shape[0]):
+            v = xs[i]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        total += acc
+        cnt, mean, m2 = _chan(cnt, mean, m2, k, mb, acc2)
+    st[0] = cnt
+    st[1] = n - cnt
+    st[2] = total
+    st[3] = mean
+    st[4] = m2
+    st[5] = lo
+    st[6] = hi
+
+
+_STATS = R.driver(_stats)
+
+
+def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = R.chan(a, b, COUNT, MEAN, M2)
+    out[..., NANS] = a[..., NANS] + b[..., NANS]
+    out[..., SUM] = a[..., SUM] + b[..., SUM]
+    out[..., MIN] = np.fmin(a[..., MIN], b[..., MIN])
+    out[..., MAX] = np.fmax(a[..., MAX], b[..., MAX])
+    return out
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of the non-NaN values of an array (or, with an axis, per row).
+
+    Fields are numpy scalars for axis=None and arrays otherwise. ``m2`` is the
+    sum of squared deviations from the mean; var() and std() derive from it.
+    min and max are NaN where count is 0.
+    """
+
+    count: object
+    nan_count: object
+    sum: object
+    mean: object
+    m2: object
+    min: object
+    max: object
+
+    @classmethod
+    def _from_state(cls, st: np.ndarray, shape) -> Stats:
+        empty = st[..., COUNT] == 0
+        f = {}
+        f["count"] = R.result(st[..., COUNT].astype(np.int64), shape)
+        f["nan_count"] = R.result(st[..., NANS].astype(np.int64), shape)
+        f["sum"] = R.result(st[..., SUM], shape)
+        f["mean"] = R.result(np.where(empty, np.nan, st[..., MEAN]), shape)
+        f["m2"] = R.result(st[..., M2], shape)
+        f["min"] = R.result(np.where(empty, np.nan, st[..., MIN]), shape)
+        f["max"] = R.result(np.where(empty, np.nan, st[..., MAX]), shape)
+        return cls(**f)
+
+    def _state(self) -> np.ndarray:
+        cols = [self.count, self.nan_count, self.sum, self.mean, self.m2, self.min, self.max]
+        st = np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=-1)
+        empty = st[..., COUNT] == 0
+        st[..., MEAN] = np.where(empty, 0.0, st[..., MEAN])
+        st[..., MIN] = np.where(empty, np.inf, st[..., MIN])
+        st[..., MAX] = np.where(empty, -np.inf, st[..., MAX])
+        return st
+
+    def merge(self, other: Stats) -> Stats:
+        """The record of both parts together, as if computed in one pass."""
+        if not isinstance(other, Stats):
+            raise TypeError(f"other: expected a Stats record, got {type(other).__name__}")
+        a, b = self._state(), other._state()
+        if a.shape != b.shape:
+            raise ValueError(f"other: expected fields of shape {a.shape[:-1]}, got {b.shape[:-1]}")
+        return Stats._from_state(_pair(a, b), a.shape[:-1])
+
+    def var(self, ddof: int = 0):
+        """Variance with numpy's ddof; NaN where count - ddof <= 0."""
+        n = np.asarray(self.count) - ddof
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = np.where(n > 0, np.asarray(self.m2) / np.where(n > 0, n, 1), np.nan)
+        return v[()] if v.ndim == 0 else v
+
+    def std(self, ddof: int = 0):
+        return np.sqrt(self.var(ddof))
+
+    def to_dict(self, ddof: int = 0) -> dict:
+        """count, nan_count, sum, mean, var, std, min, max by name (plain floats
+        and ints for axis=None, lists otherwise), with var/std at ``ddof``."""
+        d = {
+            "count": self.count,
+            "nan_count": self.nan_count,
+            "sum": self.sum,
+            "mean": self.mean,
+            "var": self.var(ddof),
+            "std": self.std(ddof),
+            "min": self.min,
+            "max": self.max,
+        }
+        return {k: np.asarray(v).tolist() for k, v in d.items()}
+
+    def __eq__(self, other):
+        if not isinstance(other, Stats):
+            return NotImplemented
+        a, b = self._state(), other._state()
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+
+    __hash__ = None
+
+
+def stats(x, axis=None, *, variant="auto") -> Stats:
+    """A :class:`Stats` record of x (or one per row along ``axis``), one read."""
+    p = R.reduce(_STATS, x, axis, variant, 7)
+    st = R.tree(p.flat(), _pair)
+    return Stats._from_state(st, p.shape)

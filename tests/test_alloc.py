@@ -1,0 +1,74 @@
+"""The zero-allocation contract: reductions and out= calls make no NRT allocations."""
+
+import numba
+import numpy as np
+import pytest
+
+import jitperf as jp
+from jitperf._compile import Kernel, kernel
+
+VARIANTS = ["strict", "simd", "parallel"]
+REDUCTIONS = [
+    "sum", "mean", "var", "std", "min", "max", "argmin", "argmax", "nansum",
+    "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nancount", "stats",
+]  # fmt: skip
+
+
+@kernel()
+def _allocating(x, out):
+    tmp = np.empty(x.shape[0])  # one NRT allocation per call
+    for i in range(x.shape[0]):
+        tmp[i] = x[i] * 2.0
+    out[0] = tmp.sum()
+
+
+def test_counter_sees_a_kernel_that_allocates():
+    x, out = np.ones(100), np.zeros(1)
+    _allocating("simd", x, out)
+    with jp.count_allocations() as c:
+        _allocating("simd", x, out)
+        _allocating("simd", x, out)
+    assert c.calls == 2
+    assert c.allocs == 2 and c.frees == 2
+    assert c.unbox_allocs >= 4  # two arrays unboxed per call, left out of allocs
+
+
+def test_counter_is_quiet_outside_its_block():
+    assert isinstance(_allocating, Kernel)
+    with jp.count_allocations() as c:
+        pass
+    _allocating("simd", np.ones(3), np.zeros(1))
+    assert c.calls == 0
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_reductions_allocate_nothing(name, dtype, variant):
+    # large enough for the parallel variant to split the row into blocks
+    x = (np.random.default_rng(0).random(1 << 17) * 100).astype(dtype)
+    f = getattr(jp, name)
+    f(x, variant=variant)
+    with jp.count_allocations() as c:
+        f(x, variant=variant)
+    assert c.calls >= 1
+    assert c.allocs == 0
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_dot_allocates_nothing(variant):
+    x = np.random.default_rng(0).random(1 << 17).astype(np.float32)
+    for a, b in ((x, x[::-1]), (x.astype(np.int16), x.astype(np.int16))):
+        jp.dot(a, b, variant=variant)
+        with jp.count_allocations() as c:
+            jp.dot(a, b, variant=variant)
+        assert c.calls == 1 and c.allocs == 0
+
+
+def test_parallel_variant_uses_threads_without_allocating():
+    assert numba.get_num_threads() >= 1
+    x = np.random.default_rng(0).random((8, 1 << 16))
+    jp.var(x, axis=1, variant="parallel")
+    with jp.count_allocations() as c:
+        jp.var(x, axis=1, variant="parallel")
+    assert c.allocs == 0

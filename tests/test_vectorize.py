@@ -1,0 +1,93 @@
+"""Which loops LLVM vectorized, from its own remarks: simd does, strict doesn't.
+
+min/max/argmin/argmax keep NaN checks and their floating-point min/max
+recurrence does not vectorize in numba (LLVM asks for function-level
+no-NaNs); the test records that, so a change in either direction shows.
+"""
+
+import numpy as np
+import pytest
+
+from jitperf.inspect import loop_remarks, vectorized_loops
+from jitperf.inspect.remarks import parse
+from jitperf.kernels import reductions as r
+from jitperf.kernels import stats as s
+
+X32 = np.zeros((1, 64), np.float32)
+
+VECTORIZED = {
+    "sum": (r._SUM, 1),
+    "nansum": (r._NANSUM, 2),
+    "moments": (r._MOMENTS, 3),
+    "nanmoments": (r._NANMOMENTS, 3),
+    "stats": (s._STATS, 7),
+}
+SCALAR = {"min": r._MIN, "max": r._MAX, "nanmin": r._NANMIN, "argmax": r._ARGMAX}
+
+
+def _remarks(drv, variant, k, dtype=np.float32):
+    return vectorized_loops(drv, variant, X32.astype(dtype), 1, np.zeros((1, 1, k)), ())
+
+
+@pytest.mark.parametrize("name", sorted(VECTORIZED))
+def test_simd_reductions_vectorize(name):
+    drv, k = VECTORIZED[name]
+    rem = _remarks(drv, "simd", k)
+    widths = [m.width for m in rem if m.vectorized]
+    assert widths, f"{name}: no vectorized loop: {rem}"
+    assert max(widths) >= 8  # float32 into float64 lanes, two ymm registers wide
+
+
+@pytest.mark.parametrize("name", sorted(VECTORIZED))
+def test_strict_reductions_stay_scalar(name):
+    drv, k = VECTORIZED[name]
+    rem = _remarks(drv, "strict", k)
+    assert rem and not any(m.vectorized for m in rem)
+    assert any("reorder floating-point" in m.reason for m in rem)
+
+
+def test_dot_vectorizes():
+    st = np.zeros((1, 1, 1))
+    rem = vectorized_loops(r._DOT, "simd", X32, X32, 1, st, ())
+    assert any(m.vectorized for m in rem)
+    rem = vectorized_loops(r._DOT, "strict", X32, X32, 1, st, ())
+    assert not any(m.vectorized for m in rem)
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR))
+def test_min_max_do_not_vectorize_yet(name):
+    drv = SCALAR[name]
+    dtype = np.int64 if name.startswith("arg") else np.float32
+    rem = vectorized_loops(drv, "simd", X32, 1, np.zeros((1, 1, 1), dtype), ())
+    assert rem and not any(m.vectorized for m in rem)
+
+
+def test_integer_sum_is_a_float_reduction():
+    # int16 added into a float64 accumulator is still a floating-point
+    # reduction: strict keeps it in order, simd vectorizes it.
+    assert not any(m.vectorized for m in _remarks(r._SUM, "strict", 1, np.int16))
+    assert any(m.vectorized for m in _remarks(r._SUM, "simd", 1, np.int16))
+
+
+def test_capture_leaves_stderr_and_options_clean(capfd):
+    assert _remarks(r._SUM, "simd", 1)
+    _, err = capfd.readouterr()
+    assert "remark" not in err
+    # the remark options are off again: a later compile prints nothing
+    disp = r._NANSUM.dispatcher("simd", cache=False)
+    disp(X32, 1, np.zeros((1, 1, 2)), ())
+    _, err = capfd.readouterr()
+    assert "remark" not in err
+    assert loop_remarks(lambda: None) == []
+
+
+def test_parse_remarks():
+    text = (
+        "remark: k.py:12:3: loop not vectorized: cannot prove it is safe to reorder "
+        "floating-point operations\n"
+        "remark: k.py:12:3: loop not vectorized\n"
+        "remark: k.py:20:5: vectorized loop (vectorization width: 8, interleaved count: 4)\n"
+    )
+    a, b = parse(text)
+    assert (a.line, a.vectorized) == (12, False) and "reorder" in a.reason
+    assert (b.line, b.vectorized, b.width, b.interleave) == (20, True, 8, 4)

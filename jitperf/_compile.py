@@ -86,20 +86,22 @@ class Kernel:
             "error_model": "numpy",
         }
 
-    def function(self, variant: str) -> types.FunctionType:
+    def function(self, variant: str, *, cache: bool = True) -> types.FunctionType:
         """A fresh copy of the Python function, wired to ``variant``'s callees.
 
         The copy has its own qualified name, so numba's cache gives each
-        variant (and each binding) a file of its own.
+        variant (and each binding) a file of its own. With ``cache=False`` the
+        callees are fresh uncached copies too, so that compiling it runs LLVM
+        over the whole call tree (as the remarks capture needs).
         """
         f = self.py_func
         glb = dict(f.__globals__)
         for key in f.__code__.co_names:  # only the globals this function reads
             value = glb.get(key)
             if isinstance(value, Kernel):
-                glb[key] = value.dispatcher(variant)
+                glb[key] = value.dispatcher(variant, cache=cache)
         for key, value in self.bindings.items():
-            glb[key] = value.dispatcher(variant)
+            glb[key] = value.dispatcher(variant, cache=cache)
         g = types.FunctionType(f.__code__, glb, f.__name__, f.__defaults__, f.__closure__)
         ident = "".join(c if c.isalnum() else "_" for c in self.name)
         g.__qualname__ = f"{ident}__{variant}__{_DIGEST}"
@@ -112,7 +114,8 @@ class Kernel:
         if variant == "parallel" and not self.parallel:
             variant = "simd"  # a helper compiles the same either way
         if not cache:
-            return numba.njit(cache=False, **self.options(variant))(self.function(variant))
+            fresh = self.function(variant, cache=False)
+            return numba.njit(cache=False, **self.options(variant))(fresh)
         d = self._dispatchers.get(variant)
         if d is None:
             with self._lock:

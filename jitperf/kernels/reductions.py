@@ -63,26 +63,50 @@ def _chan(na, ma, m2a, nb, mb, m2b):
 
 
 @kernel(REDUCE)
+def _sub(xs):
+    """(count, sum, M2 about the sub-block's mean) of one sub-block: a two-pass."""
+    k = xs.shape[0]
+    acc = 0.0
+    for i in range(k):
+        acc += xs[i]
+    mb = acc / k
+    acc2 = 0.0
+    for i in range(k):
+        d = xs[i] - mb
+        acc2 += d * d
+    return k, acc, acc2
+
+
+@kernel(NAN_SAFE)
+def _nansub(xs):
+    """As _sub, over the non-NaN values only."""
+    acc = 0.0
+    k = 0
+    for i in range(xs.shape[0]):
+        v = xs[i]
+        ok = v == v
+        acc += v if ok else 0.0
+        k += ok
+    if k == 0:
+        return 0, 0.0, 0.0
+    mb = acc / k
+    acc2 = 0.0
+    for i in range(xs.shape[0]):
+        v = xs[i]
+        d = v - mb
+        acc2 += d * d if v == v else 0.0
+    return k, acc, acc2
+
+
+@kernel(REDUCE)
 def _moments(x, st, p):
     # state: count, mean, M2 (sum of squared deviations from the mean)
-    n = x.shape[0]
-    cnt = 0.0
-    mean = 0.0
-    m2 = 0.0
-    for s in range(0, n, SUB):
+    cnt, mean, m2 = 0.0, 0.0, 0.0
+    for s in range(0, x.shape[0], SUB):
         # A slice, not range(s, e): LLVM vectorizes both forms, but with
         # range(s, e) the vector body never ran here (2.8 vs 17 GB/s).
-        xs = x[s : s + SUB]
-        k = xs.shape[0]
-        acc = 0.0
-        for i in range(k):
-            acc += xs[i]
-        mb = acc / k
-        acc2 = 0.0
-        for i in range(k):
-            d = xs[i] - mb
-            acc2 += d * d
-        cnt, mean, m2 = _chan(cnt, mean, m2, k, mb, acc2)
+        k, acc, acc2 = _sub(x[s : s + SUB])
+        cnt, mean, m2 = _chan(cnt, mean, m2, k, acc / k, acc2)
     st[0] = cnt
     st[1] = mean
     st[2] = m2
@@ -90,28 +114,11 @@ def _moments(x, st, p):
 
 @kernel(NAN_SAFE)
 def _nanmoments(x, st, p):
-    n = x.shape[0]
-    cnt = 0.0
-    mean = 0.0
-    m2 = 0.0
-    for s in range(0, n, SUB):
-        xs = x[s : s + SUB]
-        acc = 0.0
-        k = 0
-        for i in range(xs.shape[0]):
-            v = xs[i]
-            ok = v == v
-            acc += v if ok else 0.0
-            k += ok
-        if k == 0:
-            continue
-        mb = acc / k
-        acc2 = 0.0
-        for i in range(xs.shape[0]):
-            v = xs[i]
-            d = v - mb
-            acc2 += d * d if v == v else 0.0
-        cnt, mean, m2 = _chan(cnt, mean, m2, k, mb, acc2)
+    cnt, mean, m2 = 0.0, 0.0, 0.0
+    for s in range(0, x.shape[0], SUB):
+        k, acc, acc2 = _nansub(x[s : s + SUB])
+        if k:
+            cnt, mean, m2 = _chan(cnt, mean, m2, k, acc / k, acc2)
     st[0] = cnt
     st[1] = mean
     st[2] = m2

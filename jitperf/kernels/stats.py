@@ -13,7 +13,7 @@ import numpy as np
 
 from .._compile import NAN_SAFE, kernel
 from . import _reduce as R
-from .reductions import SUB, _chan
+from .reductions import SUB, _chan, _nansub
 
 # state columns
 COUNT, NANS, SUM, MEAN, M2, MIN, MAX = range(7)
@@ -21,30 +21,15 @@ COUNT, NANS, SUM, MEAN, M2, MIN, MAX = range(7)
 
 @kernel(NAN_SAFE)
 def _stats(x, st, p):
-    cnt = 0.0
-    mean = 0.0
-    m2 = 0.0
-    total = 0.0
+    cnt, mean, m2, total = 0.0, 0.0, 0.0, 0.0
     lo = np.inf
     hi = -np.inf
     n = x.shape[0]
     for s in range(0, n, SUB):
         xs = x[s : s + SUB]
-        acc = 0.0
-        k = 0
-        for i in range(xs.shape[0]):
-            v = xs[i]
-            ok = v == v
-            acc += v if ok else 0.0
-            k += ok
+        k, acc, acc2 = _nansub(xs)
         if k == 0:
             continue
-        mb = acc / k
-        acc2 = 0.0
-        for i in range(xs.shape[0]):
-            v = xs[i]
-            d = v - mb
-            acc2 += d * d if v == v else 0.0
         # min/max do not vectorize; this pass reads the sub-block from L1.
         for i in range(xs.shape[0]):
             v = xs[i]
@@ -53,7 +38,7 @@ def _stats(x, st, p):
             if v > hi:
                 hi = v
         total += acc
-        cnt, mean, m2 = _chan(cnt, mean, m2, k, mb, acc2)
+        cnt, mean, m2 = _chan(cnt, mean, m2, k, acc / k, acc2)
     st[0] = cnt
     st[1] = n - cnt
     st[2] = total

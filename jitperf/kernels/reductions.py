@@ -2,11 +2,12 @@
 
 Each block kernel below is a plain loop over a 1-D slice that writes its state
 (sums and counts in float64, extremes in the input dtype). Sums of any dtype
-accumulate in float64; variances use a two-pass over cache-sized sub-blocks,
-merged with Chan's formulas, so that data far from zero keeps its precision.
+accumulate in float64, so that data far from zero keeps its precision.
 
 fastmath: the sum and moment kernels use REDUCE = {reassoc, contract, nsz,
 arcp}, which lets LLVM reorder the float64 accumulation into vector lanes.
+Variances take shifted sums per sub-block, shifted by the running mean, and
+merge them with Chan's formulas; the error analysis is at _update.
 The nan kernels use the same set: it has no nnan/ninf, so ``v == v`` stays a
 real NaN test. min/max keep their NaN checks and do not vectorize (LLVM wants
 function-level no-NaNs for a floating-point min/max reduction).
@@ -20,8 +21,8 @@ from .. import _checks
 from .._compile import NAN_SAFE, REDUCE, kernel
 from . import _reduce as R
 
-# Elements per sub-block of the two-pass variance: 32 KiB of float64, so the
-# second pass reads from L1/L2 rather than from memory.
+# Elements per sub-block of the variance. The first sub-block is read twice
+# (for its mean) and so is best small; later ones take one pass each.
 SUB = 4096
 
 
@@ -63,39 +64,45 @@ def _chan(na, ma, m2a, nb, mb, m2b):
 
 
 @kernel(REDUCE)
-def _sub(xs):
-    """(count, sum, M2 about the sub-block's mean) of one sub-block: a two-pass."""
-    k = xs.shape[0]
-    acc = 0.0
-    for i in range(k):
-        acc += xs[i]
-    mb = acc / k
-    acc2 = 0.0
-    for i in range(k):
-        d = xs[i] - mb
-        acc2 += d * d
-    return k, acc, acc2
+def _shifted(xs, c):
+    """(count, sum of x - c, sum of (x - c)**2) over a sub-block, one pass."""
+    s1 = 0.0
+    s2 = 0.0
+    for i in range(xs.shape[0]):
+        d = xs[i] - c
+        s1 += d
+        s2 += d * d
+    return xs.shape[0], s1, s2
 
 
 @kernel(NAN_SAFE)
-def _nansub(xs):
-    """As _sub, over the non-NaN values only."""
-    acc = 0.0
+def _nanshifted(xs, c):
+    """As _shifted, over the non-NaN values only."""
     k = 0
+    s1 = 0.0
+    s2 = 0.0
     for i in range(xs.shape[0]):
         v = xs[i]
         ok = v == v
-        acc += v if ok else 0.0
+        d = v - c if ok else 0.0
+        s1 += d
+        s2 += d * d
         k += ok
-    if k == 0:
-        return 0, 0.0, 0.0
-    mb = acc / k
-    acc2 = 0.0
-    for i in range(xs.shape[0]):
-        v = xs[i]
-        d = v - mb
-        acc2 += d * d if v == v else 0.0
-    return k, acc, acc2
+    return k, s1, s2
+
+
+@kernel(REDUCE)
+def _update(cnt, mean, m2, k, c, s1, s2):
+    """Merge a sub-block's shifted sums into the running (count, mean, M2).
+
+    With the shift c at the running mean, the sub-block's M2 (s2 - s1**2/k)
+    cancels only as much as Chan's between-blocks term adds back, so the
+    relative error of the total stays a few ulps: one pass, yet as accurate
+    as a two-pass.
+    """
+    mb = c + s1 / k
+    m2b = s2 - s1 * s1 / k
+    return _chan(cnt, mean, m2, k, mb, m2b if m2b > 0.0 else 0.0)
 
 
 @kernel(REDUCE)
@@ -105,8 +112,14 @@ def _moments(x, st, p):
     for s in range(0, x.shape[0], SUB):
         # A slice, not range(s, e): LLVM vectorizes both forms, but with
         # range(s, e) the vector body never ran here (2.8 vs 17 GB/s).
-        k, acc, acc2 = _sub(x[s : s + SUB])
-        cnt, mean, m2 = _chan(cnt, mean, m2, k, acc / k, acc2)
+        xs = x[s : s + SUB]
+        if cnt == 0:  # no running mean yet: shift by this sub-block's own
+            k, s1, s2 = _shifted(xs, 0.0)
+            c = s1 / k
+        else:
+            c = mean
+        k, s1, s2 = _shifted(xs, c)
+        cnt, mean, m2 = _update(cnt, mean, m2, k, c, s1, s2)
     st[0] = cnt
     st[1] = mean
     st[2] = m2
@@ -116,12 +129,25 @@ def _moments(x, st, p):
 def _nanmoments(x, st, p):
     cnt, mean, m2 = 0.0, 0.0, 0.0
     for s in range(0, x.shape[0], SUB):
-        k, acc, acc2 = _nansub(x[s : s + SUB])
-        if k:
-            cnt, mean, m2 = _chan(cnt, mean, m2, k, acc / k, acc2)
+        cnt, mean, m2 = _nanupdate(x[s : s + SUB], cnt, mean, m2)
     st[0] = cnt
     st[1] = mean
     st[2] = m2
+
+
+@kernel(NAN_SAFE)
+def _nanupdate(xs, cnt, mean, m2):
+    """One sub-block of the non-NaN moments (nanvar and stats share it)."""
+    c = mean
+    if cnt == 0:
+        k, s1, s2 = _nanshifted(xs, 0.0)
+        if k == 0:
+            return cnt, mean, m2
+        c = s1 / k
+    k, s1, s2 = _nanshifted(xs, c)
+    if k == 0:
+        return cnt, mean, m2
+    return _update(cnt, mean, m2, k, c, s1, s2)
 
 
 @kernel(REDUCE)

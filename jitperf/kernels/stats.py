@@ -13,7 +13,7 @@ import numpy as np
 
 from .._compile import NAN_SAFE, kernel
 from . import _reduce as R
-from .reductions import SUB, _chan, _nansub
+from .reductions import SUB, _nanupdate
 
 # state columns
 COUNT, NANS, SUM, MEAN, M2, MIN, MAX = range(7)
@@ -27,18 +27,20 @@ def _stats(x, st, p):
     n = x.shape[0]
     for s in range(0, n, SUB):
         xs = x[s : s + SUB]
-        k, acc, acc2 = _nansub(xs)
-        if k == 0:
+        before = cnt
+        cnt, mean, m2 = _nanupdate(xs, cnt, mean, m2)
+        if cnt == before:  # all NaN
             continue
         # min/max do not vectorize; this pass reads the sub-block from L1.
+        acc = 0.0
         for i in range(xs.shape[0]):
             v = xs[i]
             if v < lo:
                 lo = v
             if v > hi:
                 hi = v
+            acc += v if v == v else 0.0
         total += acc
-        cnt, mean, m2 = _chan(cnt, mean, m2, k, acc / k, acc2)
     st[0] = cnt
     st[1] = n - cnt
     st[2] = total

@@ -5,6 +5,9 @@ for transforms, a preallocated ``out=`` that it fills without allocating.
 """
 
 from .alloc import count_allocations
+from .kernels.distance import sqeuclidean
+from .kernels.elementwise import affine, clip, polyval
+from .kernels.histogram import histogram
 from .kernels.reductions import (
     argmax,
     argmin,
@@ -23,13 +26,24 @@ from .kernels.reductions import (
     sum,
     var,
 )
+from .kernels.scan import cumsum
 from .kernels.stats import Stats, stats
+from .kernels.windows import moving_mean, moving_std, moving_sum
 from .pool import BufferPool
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BufferPool",
+    "affine",
+    "clip",
+    "cumsum",
+    "histogram",
+    "moving_mean",
+    "moving_std",
+    "moving_sum",
+    "polyval",
+    "sqeuclidean",
     "argmax",
     "argmin",
     "count_allocations",

@@ -66,7 +66,9 @@ class Kernel:
     def bind(self, **bindings) -> Kernel:
         """A copy of this driver with some of its globals set to other kernels."""
         merged = {**self.bindings, **bindings}
-        tag = ",".join(f"{k}={v.name}" for k, v in sorted(merged.items()))
+        # Module-qualified: the cache entry is named after this tag, and two
+        # modules may both have a block called _sum.
+        tag = ",".join(f"{k}={_qualified(v)}" for k, v in sorted(merged.items()))
         return Kernel(
             self.py_func,
             fastmath=self.fastmath,
@@ -127,6 +129,10 @@ class Kernel:
 
     def __call__(self, variant, *args):
         return call(self.dispatcher(variant), args)
+
+
+def _qualified(k: Kernel) -> str:
+    return f"{k.py_func.__module__.rpartition('.')[2]}.{k.name}"
 
 
 def kernel(fastmath=REDUCE, parallel=False):

@@ -49,6 +49,51 @@ def fmt(value) -> str:
     return f"{value:.10g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
+def jobs(x):
+    """(label, call, bytes moved) for each kernel the demo runs over x."""
+    x2 = x[: (x.size // 64) * 64].reshape(-1, 64)
+    out = np.empty(x.shape, dtype=x.dtype)
+    counts = np.zeros(100, dtype=np.int64)
+    n = x.nbytes
+    return [
+        ("nansum", lambda: jp.nansum(x), n),
+        ("nanmean", lambda: jp.nanmean(x), n),
+        ("nanstd", lambda: jp.nanstd(x), n),
+        ("nanmin", lambda: jp.nanmin(x), n),
+        ("nanmax", lambda: jp.nanmax(x), n),
+        ("nancount", lambda: jp.nancount(x), n),
+        ("sum (NaN propagates)", lambda: jp.sum(x), n),
+        ("nanmean axis=0 of (n/64, 64)", lambda: jp.nanmean(x2, axis=0), x2.nbytes),
+        ("affine 2x-1 -> out", lambda: jp.affine(x, 2.0, -1.0, out=out), 2 * n),
+        ("clip [0.1, 0.9] -> out", lambda: jp.clip(x, 0.1, 0.9, out=out), 2 * n),
+        ("moving_mean w=64 -> out", lambda: jp.moving_mean(x, 64, out=out), 2 * n),
+        ("cumsum -> out", lambda: jp.cumsum(x, out=out), 2 * n),
+        ("histogram 100 bins", lambda: jp.histogram(x, 100, (0.0, 1.0), out=counts), n),
+    ]
+
+
+def run(x, repeat: int) -> None:
+    todo = jobs(x)
+    width = max(len(label) for label, _, _ in todo)
+    for label, fn, nbytes in todo:
+        value, t = timed(fn, repeat)
+        if label.startswith("histogram"):
+            value = f"{int(value.sum()):,} counted"
+        shown = fmt(value)
+        print(f"{label:<{width}}  {shown:<34} {t * 1e3:8.2f} ms {nbytes / t / 1e9:7.2f} GB/s")
+    s = jp.stats(x)
+    print("\nstats:", {k: round(v, 6) for k, v in s.to_dict().items()})
+    half = x.size // 2
+    halves = jp.stats(x[:half]).merge(jp.stats(x[half:]))
+    print(f"stats of two halves, merged: var {halves.var():.12g} vs one pass {s.var():.12g}")
+    out = np.empty(x.shape, dtype=x.dtype)
+    jp.affine(x, 2.0, -1.0, out=out)
+    with jp.count_allocations() as c:
+        jp.nanmean(x)
+        jp.affine(x, 2.0, -1.0, out=out)
+    print(f"NRT allocations in {c.calls} kernel calls (nanmean, affine with out=): {c.allocs}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size-mb", type=float, default=64, help="sample size in MiB (default 64)")
@@ -64,40 +109,10 @@ def main(argv=None) -> int:
         path = os.path.join(tmp, "sample.npy")
         write_sample(path, n, args.dtype, args.nan_fraction, args.seed)
         x = np.load(path, mmap_mode="r")
-        x2 = x[: (n // 64) * 64].reshape(-1, 64)
-        out = np.empty(n, dtype=args.dtype)
-        counts = np.zeros(100, dtype=np.int64)
         print(f"sample: {path} {args.dtype} n={n:,} ({x.nbytes / 2**20:.0f} MiB), memory-mapped")
         print(f"threads: {numba.get_num_threads()}  variant: auto\n")
-        jobs = [
-            ("nansum", lambda: jp.nansum(x), x.nbytes),
-            ("nanmean", lambda: jp.nanmean(x), x.nbytes),
-            ("nanstd", lambda: jp.nanstd(x), x.nbytes),
-            ("nanmin", lambda: jp.nanmin(x), x.nbytes),
-            ("nanmax", lambda: jp.nanmax(x), x.nbytes),
-            ("nancount", lambda: jp.nancount(x), x.nbytes),
-            ("sum (NaN propagates)", lambda: jp.sum(x), x.nbytes),
-            ("nanmean axis=0 of (n/64, 64)", lambda: jp.nanmean(x2, axis=0), x2.nbytes),
-            ("affine 2x-1 -> out", lambda: jp.affine(x, 2.0, -1.0, out=out), 2 * x.nbytes),
-            ("clip [0.1, 0.9] -> out", lambda: jp.clip(x, 0.1, 0.9, out=out), 2 * x.nbytes),
-            ("moving_mean w=64 -> out", lambda: jp.moving_mean(x, 64, out=out), 2 * x.nbytes),
-            ("histogram 100 bins", lambda: jp.histogram(x, 100, (0.0, 1.0), out=counts), x.nbytes),
-        ]
-        width = max(len(name) for name, _, _ in jobs)
-        for name, fn, nbytes in jobs:
-            value, t = timed(fn, args.repeat)
-            if name.startswith("histogram"):
-                value = f"{int(value.sum()):,} counted"
-            print(f"{name:<{width}}  {fmt(value):<34} {t * 1e3:8.2f} ms {nbytes / t / 1e9:7.2f} GB/s")
-        s = jp.stats(x)
-        print("\nstats:", {k: round(v, 6) for k, v in s.to_dict().items()})
-        halves = jp.stats(x[: n // 2]).merge(jp.stats(x[n // 2 :]))
-        print(f"stats of two halves, merged: var {halves.var():.12g} vs one pass {s.var():.12g}")
-        with jp.count_allocations() as c:
-            jp.nanmean(x)
-            jp.affine(x, 2.0, -1.0, out=out)
-        print(f"NRT allocations in {c.calls} kernel calls with out=: {c.allocs}")
-        del x, x2
+        run(x, args.repeat)
+        del x  # unmap before the directory goes
     return 0
 
 

@@ -64,3 +64,20 @@ def window_rows(x, out, nblocks, halo, params):
         hi = (b + 1) * n // nblocks
         start = max(lo - halo, 0)
         block(x[i, start:hi], out[i, lo:hi], params)
+
+
+@kernel(parallel=True)
+def scan_rows(x, out, nblocks, carry, params):
+    """As map_rows, but block b of row i also gets carry[i, b].
+
+    A prefix scan runs in two passes: block totals first (reduce_rows), then
+    each block scans its part starting from the exclusive prefix of the totals
+    before it, which the caller puts in ``carry``.
+    """
+    n = x.shape[1]
+    for t in prange(x.shape[0] * nblocks):
+        i = t // nblocks
+        b = t - i * nblocks
+        lo = b * n // nblocks
+        hi = (b + 1) * n // nblocks
+        block(x[i, lo:hi], out[i, lo:hi], carry[i, b], params)

@@ -9,8 +9,9 @@ arcp}, which lets LLVM reorder the float64 accumulation into vector lanes.
 Variances take shifted sums per sub-block, shifted by the running mean, and
 merge them with Chan's formulas; the error analysis is at _update.
 The nan kernels use the same set: it has no nnan/ninf, so ``v == v`` stays a
-real NaN test. min/max keep their NaN checks and do not vectorize (LLVM wants
-function-level no-NaNs for a floating-point min/max reduction).
+real NaN test. min/max do not vectorize (LLVM wants function-level no-NaNs
+for a floating-point min/max reduction); they run eight scalar chains
+beside a vectorized NaN test instead.
 """
 
 from __future__ import annotations
@@ -150,71 +151,117 @@ def _nanupdate(xs, cnt, mean, m2):
     return _update(cnt, mean, m2, k, c, s1, s2)
 
 
-@kernel(REDUCE)
-def _min(x, st, p):
-    m = x[0]
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v < m or v != v:  # a NaN sticks: nothing compares below it
-            m = v
-    st[0] = m
+# The extremes. One source serves min and max: `better` is bound to _less or
+# _greater (Kernel.bind), and `best8` to _best8 bound the same way.
+better = None
+best8 = None
 
 
 @kernel(REDUCE)
-def _max(x, st, p):
-    m = x[0]
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v > m or v != v:
-            m = v
+def _less(a, b):
+    return a < b
+
+
+@kernel(REDUCE)
+def _greater(a, b):
+    return a > b
+
+
+@kernel(REDUCE)
+def _best8(xs, m):
+    """The best of m and the values of xs (NaN never wins a comparison).
+
+    LLVM does not vectorize a floating-point min/max recurrence without
+    function-level no-NaNs, and a single compare-select chain waits 4 cycles
+    per element; eight independent chains keep the core busy instead.
+    """
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = m
+    n = xs.shape[0]
+    n8 = n - n % 8
+    for i in range(0, n8, 8):
+        v0, v1, v2, v3 = xs[i], xs[i + 1], xs[i + 2], xs[i + 3]
+        v4, v5, v6, v7 = xs[i + 4], xs[i + 5], xs[i + 6], xs[i + 7]
+        m0 = v0 if better(v0, m0) else m0
+        m1 = v1 if better(v1, m1) else m1
+        m2 = v2 if better(v2, m2) else m2
+        m3 = v3 if better(v3, m3) else m3
+        m4 = v4 if better(v4, m4) else m4
+        m5 = v5 if better(v5, m5) else m5
+        m6 = v6 if better(v6, m6) else m6
+        m7 = v7 if better(v7, m7) else m7
+    for i in range(n8, n):
+        v = xs[i]
+        m0 = v if better(v, m0) else m0
+    m0 = m1 if better(m1, m0) else m0
+    m2 = m3 if better(m3, m2) else m2
+    m4 = m5 if better(m5, m4) else m4
+    m6 = m7 if better(m7, m6) else m6
+    m0 = m2 if better(m2, m0) else m0
+    m4 = m6 if better(m6, m4) else m4
+    return m4 if better(m4, m0) else m0
+
+
+@kernel(NAN_SAFE)
+def _anynan(xs):
+    bad = False
+    for i in range(xs.shape[0]):
+        bad |= xs[i] != xs[i]
+    return bad
+
+
+@kernel(NAN_SAFE)
+def _first_nan(xs):
+    for i in range(xs.shape[0]):
+        if xs[i] != xs[i]:
+            return i
+    return -1
+
+
+@kernel(REDUCE)
+def _first_equal(xs, v):
+    for i in range(xs.shape[0]):
+        if xs[i] == v:
+            return i
+    return -1
+
+
+@kernel(NAN_SAFE)
+def _extreme(x, st, p):
+    # p = (identity of `better` in x's dtype, skip NaN?)
+    m = p[0]
+    for s in range(0, x.shape[0], SUB):
+        xs = x[s : s + SUB]
+        # The vector NaN test reads the sub-block into L1 for best8.
+        if not p[1] and _anynan(xs):
+            m = xs[_first_nan(xs)]  # a NaN is the answer (numpy's min)
+            break
+        m = best8(xs, m)
+    if p[1] and m == p[0] and x.shape[0] > 0 and _first_number(x) < 0:
+        m = x[0]  # nothing but NaN: the answer is NaN
     st[0] = m
 
 
 @kernel(NAN_SAFE)
-def _nanmin(x, st, p):
-    m = np.inf
-    seen = False
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v <= m:  # false for NaN
-            m = v
-            seen = True
-    st[0] = m if seen else np.nan
+def _first_number(xs):
+    for i in range(xs.shape[0]):
+        if xs[i] == xs[i]:
+            return i
+    return -1
 
 
 @kernel(NAN_SAFE)
-def _nanmax(x, st, p):
-    m = -np.inf
-    seen = False
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v >= m:
-            m = v
-            seen = True
-    st[0] = m if seen else np.nan
-
-
-@kernel(REDUCE)
-def _argmin(x, st, p):
-    m = x[0]
+def _argextreme(x, st, p):
+    m = p[0]
     k = 0
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v < m or (v != v and m == m):  # the first NaN wins, as in numpy
-            m = v
-            k = i
-    st[0] = k
-
-
-@kernel(REDUCE)
-def _argmax(x, st, p):
-    m = x[0]
-    k = 0
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v > m or (v != v and m == m):
-            m = v
-            k = i
+    for s in range(0, x.shape[0], SUB):
+        xs = x[s : s + SUB]
+        if _anynan(xs):
+            k = s + _first_nan(xs)  # the first NaN wins, as in numpy
+            break
+        mb = best8(xs, m)
+        if better(mb, m):
+            m = mb
+            k = s + _first_equal(xs, mb)
     st[0] = k
 
 
@@ -223,12 +270,12 @@ _NANSUM = R.driver(_nansum)
 _DOT = R.driver(_dot, two_inputs=True)
 _MOMENTS = R.driver(_moments)
 _NANMOMENTS = R.driver(_nanmoments)
-_MIN = R.driver(_min)
-_MAX = R.driver(_max)
-_NANMIN = R.driver(_nanmin)
-_NANMAX = R.driver(_nanmax)
-_ARGMIN = R.driver(_argmin)
-_ARGMAX = R.driver(_argmax)
+_MIN8 = _best8.bind(better=_less)
+_MAX8 = _best8.bind(better=_greater)
+_MIN = R.driver(_extreme.bind(better=_less, best8=_MIN8))
+_MAX = R.driver(_extreme.bind(better=_greater, best8=_MAX8))
+_ARGMIN = R.driver(_argextreme.bind(better=_less, best8=_MIN8))
+_ARGMAX = R.driver(_argextreme.bind(better=_greater, best8=_MAX8))
 
 
 def _divide(a, b):
@@ -307,42 +354,45 @@ def nancount(x, axis=None, *, variant="auto"):
     return R.result(st[:, 1].astype(np.int64), shape)
 
 
-def _extreme(drv, name, x, axis, variant, merge):
+def _identity(dtype: np.dtype, smallest: bool):
+    """The start value of a min (smallest=True) or max search in ``dtype``."""
+    if dtype.kind == "f":
+        return dtype.type(np.inf if smallest else -np.inf)
+    info = np.iinfo(dtype)
+    return dtype.type(info.max if smallest else info.min)
+
+
+def _extreme_of(drv, name, x, axis, variant, merge, smallest, skipnan):
     x = _checks.array(x)
-    p = R.reduce(drv, x, axis, variant, 1, x.dtype, nonempty=name)
+    params = (_identity(x.dtype, smallest), skipnan and x.dtype.kind == "f")
+    p = R.reduce(drv, x, axis, variant, 1, x.dtype, nonempty=name, params=params)
     return R.result(merge(p.flat())[:, 0], p.shape)
 
 
 def min(x, axis=None, *, variant="auto"):
     """Smallest element, in x's dtype; NaN if any element is NaN."""
-    return _extreme(_MIN, "min", x, axis, variant, R.merge_with(np.minimum))
+    return _extreme_of(_MIN, "min", x, axis, variant, R.merge_with(np.minimum), True, False)
 
 
 def max(x, axis=None, *, variant="auto"):
     """Largest element, in x's dtype; NaN if any element is NaN."""
-    return _extreme(_MAX, "max", x, axis, variant, R.merge_with(np.maximum))
-
-
-def _is_float(x) -> bool:
-    return _checks.array(x).dtype.kind == "f"
+    return _extreme_of(_MAX, "max", x, axis, variant, R.merge_with(np.maximum), False, False)
 
 
 def nanmin(x, axis=None, *, variant="auto"):
     """Smallest non-NaN element; NaN where all are NaN (numpy warns, we don't)."""
-    if not _is_float(x):
-        return min(x, axis, variant=variant)
-    return _extreme(_NANMIN, "nanmin", x, axis, variant, R.merge_with(np.fmin))
+    return _extreme_of(_MIN, "nanmin", x, axis, variant, R.merge_with(np.fmin), True, True)
 
 
 def nanmax(x, axis=None, *, variant="auto"):
-    if not _is_float(x):
-        return max(x, axis, variant=variant)
-    return _extreme(_NANMAX, "nanmax", x, axis, variant, R.merge_with(np.fmax))
+    """Largest non-NaN element; NaN where all are NaN."""
+    return _extreme_of(_MAX, "nanmax", x, axis, variant, R.merge_with(np.fmax), False, True)
 
 
 def _arg(drv, name, pick, x, axis, variant):
     x = _checks.array(x)
-    p = R.reduce(drv, x, axis, variant, 1, np.int64, nonempty=name)
+    params = (_identity(x.dtype, pick is np.argmin), False)
+    p = R.reduce(drv, x, axis, variant, 1, np.int64, nonempty=name, params=params)
     view, nb = p.view, p.nblocks
     n = view.shape[1]
     # Block-local indices to row positions, then the best candidate per row.

@@ -1,0 +1,191 @@
+"""Moving-window statistics: moving_sum, moving_mean, moving_std.
+
+Semantics are bottleneck's move_* at min_count=None: the first window-1
+outputs along the axis are NaN, and so is every output whose window holds a
+NaN. Each block kernel is one sequential pass with a running state in float64
+(a sum; a Welford mean and M2 for std); window_rows hands every block the
+window-1 inputs before it, so parallel blocks start warm. fastmath is
+ELEMENTWISE = {contract, nsz, arcp}: the running state is a chain from one
+element to the next, so "reassoc" would buy no vectorization, only results
+further from bottleneck's; there is no nnan/ninf, so the finiteness tests stay.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from .. import _checks, _plan
+from .._compile import ELEMENTWISE, kernel
+from . import _drivers
+
+# Non-finite inputs: the running state only ever holds a run of finite values.
+# A NaN or an infinity restarts it, and the kernels remember where the last
+# one of each kind was, so that a window containing one gets its value from
+# that instead. Unlike bottleneck, which keeps inf in its running sum and
+# then gives NaN (inf - inf) for every later window, a window here is inf
+# only while an inf is inside it.
+
+
+@kernel(ELEMENTWISE)
+def _move_sum(xs, outs, p):
+    # p = (window, scale): scale 1.0 for the sum, 1 / window for the mean (a
+    # multiply: a divide per element cost a third of the throughput).
+    w, scale = p
+    h = xs.shape[0] - outs.shape[0]  # warm-up inputs before this block
+    acc = 0.0
+    start = 0  # first index of the current finite run
+    bad_at = -1  # last index of a non-finite input of any kind
+    nan_at = -1  # ... and of a NaN, a +inf and a -inf
+    pos_at = -1
+    neg_at = -1
+    for k in range(xs.shape[0]):
+        v = np.float64(xs[k])
+        if v - v == 0.0:  # finite
+            if k - start >= w:
+                # The same order as bottleneck's acc += new - old, so that
+                # strict float64 results match it bit for bit on finite data.
+                acc += v - np.float64(xs[k - w])
+            else:
+                acc += v
+        else:
+            if v != v:
+                nan_at = k
+            elif v > 0.0:
+                pos_at = k
+            else:
+                neg_at = k
+            bad_at = k
+            start = k + 1
+            acc = 0.0
+        if k >= h:
+            # The window is xs[s..k]. s < 0 only where xs starts at the row's
+            # start (a block shorter than its halo got h < window-1), so it
+            # marks the row's first window-1 outputs. As bad_at >= -1, the
+            # one test s > bad_at is the common case: a full, finite window.
+            s = k - w + 1
+            if s > bad_at:
+                r = acc * scale
+            elif s < 0 or nan_at >= s or (pos_at >= s and neg_at >= s):
+                r = np.nan
+            elif pos_at >= s:
+                r = np.inf
+            else:
+                r = -np.inf
+            outs[k - h] = r
+
+
+@kernel(ELEMENTWISE)
+def _move_std(xs, outs, p):
+    # p = (window, 1 / (window - ddof), or NaN where window <= ddof).
+    w, inv = p
+    h = xs.shape[0] - outs.shape[0]
+    invw = 1.0 / w
+    mean = 0.0
+    m2 = 0.0
+    start = 0
+    bad_at = -1  # last non-finite input: any window holding it is NaN
+    for k in range(xs.shape[0]):
+        v = np.float64(xs[k])
+        if v - v == 0.0:
+            c = k - start + 1  # values in the state once v is in
+            if c > w:
+                # Replace the oldest value o by v at a fixed count w:
+                # M2 changes by (v - o) * ((v - new mean) + (o - old mean)).
+                o = np.float64(xs[k - w])
+                d = v - o
+                mo = mean
+                mean += d * invw
+                m2 += d * ((v - mean) + (o - mo))
+                if m2 < 0.0:
+                    m2 = 0.0  # rounding can take a flat window's M2 below 0
+            else:
+                d = v - mean  # Welford's add, while the window fills
+                mean += d / c
+                m2 += d * (v - mean)
+        else:
+            bad_at = k
+            start = k + 1
+            mean = 0.0
+            m2 = 0.0
+        if k >= h:
+            s = k - w + 1
+            if s > bad_at:  # a full window of finite values (bad_at >= -1)
+                outs[k - h] = np.sqrt(m2 * inv)
+            else:
+                outs[k - h] = np.nan
+
+
+_MOVE_SUM = _drivers.window_rows.bind(block=_move_sum)
+_MOVE_STD = _drivers.window_rows.bind(block=_move_std)
+
+
+def _window(window, n: int, ax: int) -> int:
+    if isinstance(window, (bool, np.bool_)):
+        raise TypeError("window: expected an int, got bool")
+    try:
+        w = operator.index(window)
+    except TypeError:
+        raise TypeError(f"window: expected an int, got {type(window).__name__}") from None
+    if not 1 <= w <= n:
+        raise ValueError(f"window: expected an int in [1, {n}] (the length of axis {ax}), got {w}")
+    return w
+
+
+def _moving(drv, x, window, axis, out, variant, params):
+    """Check the arguments, run ``drv`` over rows along ``axis``, return out.
+
+    ``params(w)`` gives the block kernel's parameters for the checked window.
+    """
+    x = _checks.array(x)
+    if axis is None:
+        raise TypeError("axis: expected an int, got NoneType (a moving window needs an axis)")
+    ax = _checks.axis(axis, x.ndim)
+    w = _window(window, x.shape[ax], ax)
+    dt = x.dtype if x.dtype == np.float32 else np.dtype(np.float64)
+    v = _plan.variant(variant, x.nbytes)
+    if out is None:
+        order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
+        out = np.empty(x.shape, dtype=dt, order=order)
+    else:
+        # Not in place: a window reads inputs that its outputs would overwrite.
+        out = _checks.out(out, x.shape, dt, x=x)
+    if x.ndim == 1:
+        xv, ov = x.reshape(1, -1), out.reshape(1, -1)
+    elif ax == 1:
+        xv, ov = x, out
+    else:
+        xv, ov = x.T, out.T
+    rows, n = xv.shape
+    # A block re-reads window-1 inputs before it; at most n // w blocks keep
+    # that re-reading below the block's own length.
+    nb = min(_plan.nblocks(v, rows, n), max(1, n // w))
+    drv(v, xv, ov, nb, w - 1, params(w))
+    return out
+
+
+def moving_sum(x, window, axis=-1, *, out=None, variant="auto"):
+    """Sum over each window of ``window`` consecutive elements along ``axis``,
+    as bottleneck.move_sum (min_count=None); float32 stays float32, other
+    dtypes give float64, and the running sum is float64 throughout."""
+    return _moving(_MOVE_SUM, x, window, axis, out, variant, lambda w: (w, 1.0))
+
+
+def moving_mean(x, window, axis=-1, *, out=None, variant="auto"):
+    """Mean over each window, as bottleneck.move_mean (min_count=None)."""
+    return _moving(_MOVE_SUM, x, window, axis, out, variant, lambda w: (w, 1.0 / w))
+
+
+def moving_std(x, window, axis=-1, *, ddof=0, out=None, variant="auto"):
+    """Standard deviation over each window, as bottleneck.move_std
+    (min_count=None), from a sliding Welford update of mean and M2 with M2
+    kept >= 0. NaN everywhere when window <= ddof (numpy's var gives NaN for
+    n - ddof <= 0; bottleneck gives inf at window == ddof)."""
+    ddof = _checks.integer(ddof, "ddof", minimum=0)
+
+    def params(w):
+        return (w, 1.0 / (w - ddof) if w > ddof else math.nan)
+
+    return _moving(_MOVE_STD, x, window, axis, out, variant, params)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks, _plan
-from .._compile import Kernel
+from .._compile import REDUCE, Kernel, kernel
 from . import _drivers
 
 
@@ -89,43 +89,11 @@ def result(values: np.ndarray, shape):
     return values.reshape(shape)
 
 
-# Merges over the blocks axis (axis 1). The tree keeps both the work and the
-# rounding at log2(blocks) steps, however many rows axis=None folded in.
+# Merges over the blocks axis (axis 1) of (rows, blocks, k) states.
 
 
 def merge_add(state: np.ndarray) -> np.ndarray:
     return state.sum(axis=1)
-
-
-def tree(state: np.ndarray, pair) -> np.ndarray:
-    """Merge (rows, blocks, k) states over blocks with ``pair``, pairwise."""
-    while state.shape[1] > 1:
-        if state.shape[1] % 2:
-            last = state[:, -1:]
-            state = np.concatenate([pair(state[:, :-1:2], state[:, 1::2]), last], axis=1)
-        else:
-            state = pair(state[:, 0::2], state[:, 1::2])
-    return state[:, 0]
-
-
-def chan(a: np.ndarray, b: np.ndarray, c=0, m=1, m2=2) -> np.ndarray:
-    """Chan et al.'s pairwise update of (count, mean, M2) columns of a and b."""
-    out = a.copy()
-    na, nb = a[..., c], b[..., c]
-    n = na + nb
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(n > 0, nb / np.where(n > 0, n, 1), 0.0)
-        delta = b[..., m] - a[..., m]
-        # An empty side contributes nothing, even where its mean is NaN.
-        delta = np.where((na > 0) & (nb > 0), delta, 0.0)
-        out[..., m] = np.where(na > 0, a[..., m] + delta * frac, b[..., m])
-        out[..., m2] = a[..., m2] + b[..., m2] + delta * delta * na * frac
-    out[..., c] = n
-    return out
-
-
-def merge_moments(state: np.ndarray) -> np.ndarray:
-    return tree(state, chan)
 
 
 def merge_with(ufunc):
@@ -135,3 +103,36 @@ def merge_with(ufunc):
         return ufunc.reduce(state, axis=1)
 
     return merge
+
+
+@kernel(REDUCE)
+def chan(na, ma, m2a, nb, mb, m2b):
+    """Chan et al.: merge (count, mean, M2) of two disjoint parts; na+nb > 0."""
+    n = na + nb
+    delta = mb - ma
+    return n, ma + delta * nb / n, m2a + m2b + delta * delta * na * nb / n
+
+
+@kernel(REDUCE)
+def _merge_moments(state, cols, out):
+    c, m, m2 = cols
+    for i in range(state.shape[0]):
+        n, mean, ss = 0.0, 0.0, 0.0
+        for b in range(state.shape[1]):
+            k = state[i, b, c]
+            if k > 0:  # an empty part adds nothing, whatever its mean says
+                n, mean, ss = chan(n, mean, ss, k, state[i, b, m], state[i, b, m2])
+        out[i, c] = n
+        out[i, m] = mean
+        out[i, m2] = ss
+
+
+def merge_moments(state: np.ndarray, c: int = 0, m: int = 1, m2: int = 2) -> np.ndarray:
+    """(rows, k): the other columns of block 0, with (count, mean, M2) merged.
+
+    Compiled, because a numpy merge cost more than the kernel itself for
+    parallel calls on a few MiB (about 80 us of Python per call).
+    """
+    out = state[:, 0, :].copy()
+    _merge_moments("simd", np.ascontiguousarray(state, dtype=np.float64), (c, m, m2), out)
+    return out

@@ -21,6 +21,7 @@ import numpy as np
 from .. import _checks
 from .._compile import NAN_SAFE, REDUCE, kernel
 from . import _reduce as R
+from ._reduce import chan
 
 # Elements per sub-block of the variance. The first sub-block is read twice
 # (for its mean) and so is best small; later ones take one pass each.
@@ -54,14 +55,6 @@ def _dot(x, y, st, p):
     for i in range(x.shape[0]):
         acc += np.float64(x[i]) * np.float64(y[i])
     st[0] = acc
-
-
-@kernel(REDUCE)
-def _chan(na, ma, m2a, nb, mb, m2b):
-    """Chan et al.: merge (count, mean, M2) of two disjoint parts; na+nb > 0."""
-    n = na + nb
-    delta = mb - ma
-    return n, ma + delta * nb / n, m2a + m2b + delta * delta * na * nb / n
 
 
 @kernel(REDUCE)
@@ -103,7 +96,7 @@ def _update(cnt, mean, m2, k, c, s1, s2):
     """
     mb = c + s1 / k
     m2b = s2 - s1 * s1 / k
-    return _chan(cnt, mean, m2, k, mb, m2b if m2b > 0.0 else 0.0)
+    return chan(cnt, mean, m2, k, mb, m2b if m2b > 0.0 else 0.0)
 
 
 @kernel(REDUCE)

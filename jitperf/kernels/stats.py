@@ -53,12 +53,14 @@ def _stats(x, st, p):
 _STATS = R.driver(_stats)
 
 
-def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = R.chan(a, b, COUNT, MEAN, M2)
-    out[..., NANS] = a[..., NANS] + b[..., NANS]
-    out[..., SUM] = a[..., SUM] + b[..., SUM]
-    out[..., MIN] = np.fmin(a[..., MIN], b[..., MIN])
-    out[..., MAX] = np.fmax(a[..., MAX], b[..., MAX])
+def _merge(state: np.ndarray) -> np.ndarray:
+    """(rows, blocks, 7) states to (rows, 7): Chan for the moments, and the
+    counts, sums and extremes by their own rules."""
+    out = R.merge_moments(state, COUNT, MEAN, M2)
+    out[:, NANS] = state[:, :, NANS].sum(axis=1)
+    out[:, SUM] = state[:, :, SUM].sum(axis=1)
+    out[:, MIN] = np.fmin.reduce(state[:, :, MIN], axis=1)
+    out[:, MAX] = np.fmax.reduce(state[:, :, MAX], axis=1)
     return out
 
 
@@ -108,7 +110,9 @@ class Stats:
         a, b = self._state(), other._state()
         if a.shape != b.shape:
             raise ValueError(f"other: expected fields of shape {a.shape[:-1]}, got {b.shape[:-1]}")
-        return Stats._from_state(_pair(a, b), a.shape[:-1])
+        shape = a.shape[:-1]
+        both = np.stack([a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])], axis=1)
+        return Stats._from_state(_merge(both).reshape(a.shape), shape)
 
     def var(self, ddof: int = 0):
         """Variance with numpy's ddof; NaN where count - ddof <= 0."""
@@ -147,5 +151,5 @@ class Stats:
 def stats(x, axis=None, *, variant="auto") -> Stats:
     """A :class:`Stats` record of x (or one per row along ``axis``), one read."""
     p = R.reduce(_STATS, x, axis, variant, 7)
-    st = R.tree(p.flat(), _pair)
+    st = _merge(p.flat())
     return Stats._from_state(st, p.shape)

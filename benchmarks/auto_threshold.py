@@ -35,26 +35,10 @@ import sys
 import time
 
 import numpy as np
+from _machine import other_cpu_busy  # beside this script
 
 KiB, MiB = 1 << 10, 1 << 20
 SCALE, OFFSET = 2.5, -0.75
-
-
-def other_cpu_busy(interval: float = 0.5) -> float:
-    """Fraction of all CPUs busy over ``interval`` s while this process sleeps."""
-
-    def snap():
-        with open("/proc/stat") as fh:
-            v = [int(t) for t in fh.readline().split()[1:]]
-        return sum(v), v[3] + v[4]  # total, idle + iowait
-
-    try:
-        t0, i0 = snap()
-        time.sleep(interval)
-        t1, i1 = snap()
-    except OSError:
-        return float("nan")
-    return 1.0 - (i1 - i0) / max(t1 - t0, 1)
 
 
 def _fmt_size(b: int) -> str:

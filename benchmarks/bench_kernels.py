@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from _machine import other_cpu_busy  # beside this script
 
 try:
     import bottleneck as bn
@@ -368,23 +369,6 @@ def header() -> str:
     return h + "\n" + "-" * len(h)
 
 
-def _load() -> str:
-    """Share of all CPUs busy with other work over 0.5 s (this process sleeps)."""
-
-    def snap():
-        with open("/proc/stat") as fh:
-            v = [int(t) for t in fh.readline().split()[1:]]
-        return sum(v), v[3] + v[4]  # total, idle + iowait
-
-    try:
-        t0, i0 = snap()
-        time.sleep(0.5)
-        t1, i1 = snap()
-    except OSError:
-        return "unknown"
-    return f"{1.0 - (i1 - i0) / max(t1 - t0, 1):.0%}"
-
-
 def _threading_layer() -> str:
     import numba
 
@@ -484,7 +468,7 @@ def run(args) -> int:
         f"# {platform.machine()} {platform.python_implementation()} {platform.python_version()}"
         f"  numba threads {numba.get_num_threads()}"
         f"  PARALLEL_MIN_BYTES {_plan.PARALLEL_MIN_BYTES}"
-        f"  other CPU use {_load()}"
+        f"  other CPU use {other_cpu_busy():.0%}"
     )
     print(
         f"# 1-D arrays of {args.size_mb:g} MiB per input, median of {args.repeat} round-robin"
@@ -515,7 +499,8 @@ def run(args) -> int:
         gc.collect()
 
     print()
-    print(f"# numba threading layer {_threading_layer()}; other CPU use at end {_load()}")
+    busy = other_cpu_busy()
+    print(f"# numba threading layer {_threading_layer()}; other CPU use at end {busy:.0%}")
     failed = 0
     for dtype in args.dtypes:
         for k in CHECK_KERNELS:

@@ -8,20 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jitperf as jp
+from jitperf._checks import SUPPORTED
 
 VARIANTS = ["strict", "simd", "parallel", "auto"]
-ALL_DTYPES = [
-    "float32",
-    "float64",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-]
+ALL_DTYPES = [d.name for d in SUPPORTED]
 # name -> numpy reference, computed in float64 where jitperf returns float64
 FLOAT_RESULT = {
     "sum": np.sum,

@@ -13,15 +13,23 @@ from .._compile import kernel
 block = None  # bound per use, see Kernel.bind
 
 
+@kernel()
+def span(t, nblocks, n):
+    """Task t's row, block and [lo, hi) in a row of n split in nblocks parts.
+
+    The parts differ in size by at most one, so none is empty while n >= nblocks.
+    """
+    i = t // nblocks
+    b = t - i * nblocks
+    return i, b, b * n // nblocks, (b + 1) * n // nblocks
+
+
 @kernel(parallel=True)
 def reduce_rows(x, nblocks, state, params):
     """state[i, b] = block(x[i, part b]) for every row i and block b."""
     n = x.shape[1]
     for t in prange(x.shape[0] * nblocks):
-        i = t // nblocks
-        b = t - i * nblocks
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
+        i, b, lo, hi = span(t, nblocks, n)
         block(x[i, lo:hi], state[i, b], params)
 
 
@@ -30,10 +38,7 @@ def reduce2_rows(x, y, nblocks, state, params):
     """As reduce_rows, over two arrays of the same shape (dot)."""
     n = x.shape[1]
     for t in prange(x.shape[0] * nblocks):
-        i = t // nblocks
-        b = t - i * nblocks
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
+        i, b, lo, hi = span(t, nblocks, n)
         block(x[i, lo:hi], y[i, lo:hi], state[i, b], params)
 
 
@@ -42,10 +47,7 @@ def map_rows(x, out, nblocks, params):
     """out[i, part b] = block(x[i, part b]): elementwise transforms."""
     n = x.shape[1]
     for t in prange(x.shape[0] * nblocks):
-        i = t // nblocks
-        b = t - i * nblocks
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
+        i, b, lo, hi = span(t, nblocks, n)
         block(x[i, lo:hi], out[i, lo:hi], params)
 
 
@@ -58,10 +60,7 @@ def window_rows(x, out, nblocks, halo, params):
     """
     n = x.shape[1]
     for t in prange(x.shape[0] * nblocks):
-        i = t // nblocks
-        b = t - i * nblocks
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
+        i, b, lo, hi = span(t, nblocks, n)
         start = max(lo - halo, 0)
         block(x[i, start:hi], out[i, lo:hi], params)
 
@@ -76,8 +75,5 @@ def scan_rows(x, out, nblocks, carry, params):
     """
     n = x.shape[1]
     for t in prange(x.shape[0] * nblocks):
-        i = t // nblocks
-        b = t - i * nblocks
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
+        i, b, lo, hi = span(t, nblocks, n)
         block(x[i, lo:hi], out[i, lo:hi], carry[i, b], params)

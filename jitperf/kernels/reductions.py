@@ -123,7 +123,7 @@ def _moments(x, st, p):
 def _nanmoments(x, st, p):
     cnt, mean, m2 = 0.0, 0.0, 0.0
     for s in range(0, x.shape[0], SUB):
-        cnt, mean, m2 = _nanupdate(x[s : s + SUB], cnt, mean, m2)
+        cnt, mean, m2, _ = _nanupdate(x[s : s + SUB], cnt, mean, m2)
     st[0] = cnt
     st[1] = mean
     st[2] = m2
@@ -131,17 +131,19 @@ def _nanmoments(x, st, p):
 
 @kernel(NAN_SAFE)
 def _nanupdate(xs, cnt, mean, m2):
-    """One sub-block of the non-NaN moments (nanvar and stats share it)."""
+    """One sub-block of the non-NaN moments (nanvar and stats share it):
+    the new (count, mean, M2) and the sub-block's own sum."""
     c = mean
     if cnt == 0:
         k, s1, s2 = _nanshifted(xs, 0.0)
         if k == 0:
-            return cnt, mean, m2
+            return cnt, mean, m2, 0.0
         c = s1 / k
     k, s1, s2 = _nanshifted(xs, c)
     if k == 0:
-        return cnt, mean, m2
-    return _update(cnt, mean, m2, k, c, s1, s2)
+        return cnt, mean, m2, 0.0
+    cnt, mean, m2 = _update(cnt, mean, m2, k, c, s1, s2)
+    return cnt, mean, m2, k * c + s1
 
 
 # The extremes. One source serves min and max: `better` is bound to _less or

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._compile import NAN_SAFE, kernel
 from . import _reduce as R
-from .reductions import SUB, _nanupdate
+from .reductions import _MAX8, _MIN8, SUB, _nanupdate
 
 # state columns
 COUNT, NANS, SUM, MEAN, M2, MIN, MAX = range(7)
@@ -28,19 +28,13 @@ def _stats(x, st, p):
     for s in range(0, n, SUB):
         xs = x[s : s + SUB]
         before = cnt
-        cnt, mean, m2 = _nanupdate(xs, cnt, mean, m2)
-        if cnt == before:  # all NaN
+        cnt, mean, m2, part = _nanupdate(xs, cnt, mean, m2)
+        if cnt == before:  # nothing but NaN
             continue
-        # min/max do not vectorize; this pass reads the sub-block from L1.
-        acc = 0.0
-        for i in range(xs.shape[0]):
-            v = xs[i]
-            if v < lo:
-                lo = v
-            if v > hi:
-                hi = v
-            acc += v if v == v else 0.0
-        total += acc
+        total += part
+        # NaN never wins best8's compares; these passes read xs from L1.
+        lo = _MIN8(xs, lo)
+        hi = _MAX8(xs, hi)
     st[0] = cnt
     st[1] = n - cnt
     st[2] = total

@@ -212,3 +212,26 @@ def test_dot():
         jp.dot(np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="^x: "):
         jp.dot(np.ones((3, 3)), np.ones(3))
+
+
+@pytest.mark.parametrize("variant", ["strict", "simd", "parallel"])
+def test_extremes_at_the_edges_of_the_order_keys(variant):
+    # min/max reduce integer order keys of the float bits: check the values
+    # where that mapping could slip
+    neg_nan = -np.abs(np.float64(np.nan))  # sign bit set: its key is below -inf
+    tiny = np.nextafter(0.0, 1.0)
+    for dt in (np.float32, np.float64):
+        x = np.array([3.0, -tiny, tiny, -0.0, 0.0, np.inf, -np.inf, -2.5], dt)
+        assert jp.min(x, variant=variant) == -np.inf and jp.max(x, variant=variant) == np.inf
+        y = np.array([-tiny, tiny, 5.0, -7.0], dt)
+        assert jp.min(y, variant=variant) == -7.0 and jp.nanmax(y, variant=variant) == 5.0
+        z = np.array([1.0, neg_nan, 2.0], dt)
+        assert np.isnan(jp.min(z, variant=variant)) and np.isnan(jp.max(z, variant=variant))
+        assert jp.nanmin(z, variant=variant) == 1.0 and jp.nanmax(z, variant=variant) == 2.0
+        assert np.isnan(jp.nanmin(np.array([np.nan, neg_nan], dt), variant=variant))
+        assert jp.nanmax(np.array([np.nan, -np.inf], dt), variant=variant) == -np.inf
+    for dt in (np.int8, np.int64, np.uint8, np.uint64):
+        info = np.iinfo(dt)
+        x = np.array([info.max, 0, info.min, 1], dt)
+        assert jp.min(x, variant=variant) == info.min and jp.max(x, variant=variant) == info.max
+        assert jp.nanmin(x, variant=variant).dtype == dt

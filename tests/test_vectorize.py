@@ -1,8 +1,8 @@
 """Which loops LLVM vectorized, from its own remarks: simd does, strict doesn't.
 
-The floating-point min/max recurrence of min/max/argmin/argmax does not
-vectorize in numba (LLVM asks for function-level no-NaNs); the tests record
-that, so a change in either direction shows.
+A floating-point min/max recurrence does not vectorize in numba (LLVM asks
+for function-level no-NaNs): min/max reduce integer order keys, which do, and
+argmin/argmax stay scalar chains; the tests record both, so a change shows.
 """
 
 import numpy as np
@@ -22,7 +22,7 @@ VECTORIZED = {
     "nanmoments": (r._NANMOMENTS, 3),
     "stats": (s._STATS, 7),
 }
-SCALAR = {"min": r._MIN, "max": r._MAX, "argmax": r._ARGMAX}
+SCALAR = {"argmin": r._ARGMIN, "argmax": r._ARGMAX}
 
 
 def _remarks(drv, variant, k, dtype=np.float32):
@@ -59,12 +59,20 @@ def test_dot_vectorizes():
 def test_extremes_vectorize_only_their_nan_test(name, variant):
     # The NaN test is an integer OR and vectorizes in any variant; the
     # compare-select chains of _best8 stay scalar (see its docstring).
-    drv = SCALAR[name]
-    dtype = np.int64 if name.startswith("arg") else np.float32
     params = (np.float32(np.inf), False)
-    rem = vectorized_loops(drv, variant, X32, 1, np.zeros((1, 1, 1), dtype), params)
+    rem = vectorized_loops(SCALAR[name], variant, X32, 1, np.zeros((1, 1, 1), np.int64), params)
     assert any(m.vectorized and m.width >= 8 for m in rem)
     assert any("could not be identified as reduction" in m.reason for m in rem)
+
+
+@pytest.mark.parametrize("variant", ["strict", "simd"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int64])
+def test_min_max_keys_vectorize(dtype, variant):
+    # integer min/max reductions need no fast-math flags: strict vectorizes too
+    x = np.zeros((1, 64), dtype).view(r._key_dtype(np.dtype(dtype)))
+    state = np.zeros((1, 1, 4), x.dtype)
+    rem = vectorized_loops(r._KEYRANGE, variant, x, 1, state, r._key_params(np.dtype(dtype)))
+    assert any(m.vectorized and m.width >= 4 for m in rem), rem
 
 
 def test_integer_sum_is_a_float_reduction():

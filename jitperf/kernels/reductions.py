@@ -9,9 +9,10 @@ arcp}, which lets LLVM reorder the float64 accumulation into vector lanes.
 Variances take shifted sums per sub-block, shifted by the running mean, and
 merge them with Chan's formulas; the error analysis is at _update.
 The nan kernels use the same set: it has no nnan/ninf, so ``v == v`` stays a
-real NaN test. min/max do not vectorize (LLVM wants function-level no-NaNs
-for a floating-point min/max reduction); they run eight scalar chains
-beside a vectorized NaN test instead.
+real NaN test. LLVM does not vectorize a floating-point min/max reduction
+(it wants function-level no-NaNs), so min/max reduce the floats' order keys,
+integers whose min/max reductions do vectorize; argmin/argmax run eight
+scalar compare chains beside a vectorized NaN test.
 """
 
 from __future__ import annotations
@@ -220,28 +221,31 @@ def _first_equal(xs, v):
     return -1
 
 
-@kernel(NAN_SAFE)
-def _extreme(x, st, p):
-    # p = (identity of `better` in x's dtype, skip NaN?)
-    m = p[0]
-    for s in range(0, x.shape[0], SUB):
-        xs = x[s : s + SUB]
-        # The vector NaN test reads the sub-block into L1 for best8.
-        if not p[1] and _anynan(xs):
-            m = xs[_first_nan(xs)]  # a NaN is the answer (numpy's min)
-            break
-        m = best8(xs, m)
-    if p[1] and m == p[0] and x.shape[0] > 0 and _first_number(x) < 0:
-        m = x[0]  # nothing but NaN: the answer is NaN
-    st[0] = m
+@kernel(REDUCE)
+def _keyrange(b, st, p):
+    """min and max of the order keys of b, over all and over the valid ones.
 
-
-@kernel(NAN_SAFE)
-def _first_number(xs):
-    for i in range(xs.shape[0]):
-        if xs[i] == xs[i]:
-            return i
-    return -1
+    b holds a float array's bits as integers (or an integer array as is). The
+    key b ^ ((b >> shift) & mask) orders like the floats, with NaNs outside
+    [key(-inf), key(+inf)]; with shift = mask = 0 it is b itself. Integer
+    min/max reductions vectorize where float ones do not.
+    """
+    shift, mask, lo_ok, hi_ok, least, most = p
+    lo, hi, vlo, vhi = most, least, most, least
+    for i in range(b.shape[0]):
+        v = b[i]
+        k = v ^ ((v >> shift) & mask)
+        lo = k if k < lo else lo
+        hi = k if k > hi else hi
+        ok = (k >= lo_ok) & (k <= hi_ok)
+        kl = k if ok else most
+        kh = k if ok else least
+        vlo = kl if kl < vlo else vlo
+        vhi = kh if kh > vhi else vhi
+    st[0] = lo
+    st[1] = hi
+    st[2] = vlo
+    st[3] = vhi
 
 
 @kernel(NAN_SAFE)
@@ -267,8 +271,7 @@ _MOMENTS = R.driver(_moments)
 _NANMOMENTS = R.driver(_nanmoments)
 _MIN8 = _best8.bind(better=_less)
 _MAX8 = _best8.bind(better=_greater)
-_MIN = R.driver(_extreme.bind(better=_less, best8=_MIN8))
-_MAX = R.driver(_extreme.bind(better=_greater, best8=_MAX8))
+_KEYRANGE = R.driver(_keyrange)
 _ARGMIN = R.driver(_argextreme.bind(better=_less, best8=_MIN8))
 _ARGMAX = R.driver(_argextreme.bind(better=_greater, best8=_MAX8))
 
@@ -357,31 +360,82 @@ def _identity(dtype: np.dtype, smallest: bool):
     return dtype.type(info.max if smallest else info.min)
 
 
-def _extreme_of(drv, name, x, axis, variant, merge, smallest, skipnan):
+def _key_dtype(dt: np.dtype) -> np.dtype:
+    return np.dtype(f"i{dt.itemsize}") if dt.kind == "f" else dt
+
+
+def _key(bits: np.ndarray, shift, mask) -> np.ndarray:
+    # an involution: the same xor turns keys back into bits
+    return bits ^ ((bits >> shift) & mask)
+
+
+def _key_params(dt: np.dtype):
+    """(shift, mask, key(-inf), key(+inf), least, most) in the key dtype."""
+    kt = _key_dtype(dt)
+    info = np.iinfo(kt)
+    if dt.kind != "f":
+        zero = kt.type(0)
+        return (
+            zero,
+            zero,
+            kt.type(info.min),
+            kt.type(info.max),
+            kt.type(info.min),
+            kt.type(info.max),
+        )
+    shift, mask = kt.type(8 * kt.itemsize - 1), kt.type(info.max)
+    inf = np.array([-np.inf, np.inf], dtype=dt).view(kt)
+    lo_ok, hi_ok = _key(inf, shift, mask)
+    return (shift, mask, lo_ok, hi_ok, kt.type(info.min), kt.type(info.max))
+
+
+def _keyed(name, x, axis, variant, col, skipnan):
+    """min (col 0) or max (col 1) of x through its order keys, NaN as numpy's
+    min/max (skipnan False) or nanmin/nanmax (skipnan True) would have it."""
     x = _checks.array(x)
-    params = (_identity(x.dtype, smallest), skipnan and x.dtype.kind == "f")
-    p = R.reduce(drv, x, axis, variant, 1, x.dtype, nonempty=name, params=params)
-    return R.result(merge(p.flat())[:, 0], p.shape)
+    params = _key_params(x.dtype)
+    shift, mask, lo_ok, hi_ok = params[:4]
+    # a view of the same bits, whatever the strides: no copy
+    p = R.reduce(
+        _KEYRANGE,
+        x.view(_key_dtype(x.dtype)),
+        axis,
+        variant,
+        4,
+        _key_dtype(x.dtype),
+        nonempty=name,
+        params=params,
+    )
+    st = p.flat()
+    lo, hi = st[:, :, 0].min(axis=1), st[:, :, 1].max(axis=1)
+    keys = (st[:, :, 2].min(axis=1), st[:, :, 3].max(axis=1)) if skipnan else (lo, hi)
+    values = _key(keys[col], shift, mask).view(x.dtype)
+    if x.dtype.kind == "f":
+        nan = (lo < lo_ok) | (hi > hi_ok)  # a NaN anywhere
+        if skipnan:
+            nan = keys[col] < lo_ok if col == 1 else keys[col] > hi_ok  # nothing but NaN
+        values = np.where(nan, np.nan, values).astype(x.dtype)
+    return R.result(values, p.shape)
 
 
 def min(x, axis=None, *, variant="auto"):
     """Smallest element, in x's dtype; NaN if any element is NaN."""
-    return _extreme_of(_MIN, "min", x, axis, variant, R.merge_with(np.minimum), True, False)
+    return _keyed("min", x, axis, variant, 0, False)
 
 
 def max(x, axis=None, *, variant="auto"):
     """Largest element, in x's dtype; NaN if any element is NaN."""
-    return _extreme_of(_MAX, "max", x, axis, variant, R.merge_with(np.maximum), False, False)
+    return _keyed("max", x, axis, variant, 1, False)
 
 
 def nanmin(x, axis=None, *, variant="auto"):
     """Smallest non-NaN element; NaN where all are NaN (numpy warns, we don't)."""
-    return _extreme_of(_MIN, "nanmin", x, axis, variant, R.merge_with(np.fmin), True, True)
+    return _keyed("nanmin", x, axis, variant, 0, True)
 
 
 def nanmax(x, axis=None, *, variant="auto"):
     """Largest non-NaN element; NaN where all are NaN."""
-    return _extreme_of(_MAX, "nanmax", x, axis, variant, R.merge_with(np.fmax), False, True)
+    return _keyed("nanmax", x, axis, variant, 1, True)
 
 
 def _arg(drv, name, pick, x, axis, variant):

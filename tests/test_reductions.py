@@ -235,3 +235,18 @@ def test_extremes_at_the_edges_of_the_order_keys(variant):
         x = np.array([info.max, 0, info.min, 1], dt)
         assert jp.min(x, variant=variant) == info.min and jp.max(x, variant=variant) == info.max
         assert jp.nanmin(x, variant=variant).dtype == dt
+
+
+@pytest.mark.parametrize("variant", ["simd", "parallel"])
+def test_axis_reductions_across_the_contiguous_axis(variant):
+    # axis 0 of a C array (and axis 1 of an F one): rows of the view are
+    # strided; many of them, and long enough for parallel blocks
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((70_000, 5)).astype(np.float32)
+    x[5, 3] = np.nan
+    for name in sorted(KERNELS):
+        check(name, x, 0, variant)
+        check(name, np.asfortranarray(x.T), 1, variant)
+    np.testing.assert_array_equal(jp.nancount(x, axis=0, variant=variant), (~np.isnan(x)).sum(0))
+    s = jp.stats(x, axis=0, variant=variant)
+    np.testing.assert_allclose(s.var(), np.nanvar(x.astype(np.float64), axis=0), rtol=1e-6)

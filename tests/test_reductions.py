@@ -130,7 +130,7 @@ def arrays(draw):
     return x, axis
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(arrays(), st.sampled_from(sorted(KERNELS)), st.sampled_from(["strict", "simd"]))
 def test_random_against_numpy(case, name, variant):
     x, axis = case

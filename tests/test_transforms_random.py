@@ -6,7 +6,7 @@ tolerance its arithmetic allows (stated beside each check).
 
 import bottleneck as bn
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import jitperf as jp
@@ -37,31 +37,43 @@ def float_out(x):
 
 
 def close(got, want, scale, rtol):
-    """|got - want| <= rtol * scale elementwise, NaN and Inf in the same places."""
+    """|got - want| <= rtol * scale elementwise, NaN and Inf in the same places.
+
+    Below got's smallest normal number rounding is absolute, not relative
+    (1.5e-249 is 0 in float32): that much more is allowed everywhere.
+    """
+    tiny = np.finfo(np.asarray(got).dtype).tiny
     got = np.asarray(got, dtype=np.float64)
     same = (np.isnan(got) == np.isnan(want)) & np.where(np.isinf(want), got == want, True)
     assert same.all()
     ok = np.isfinite(want)
-    assert (np.abs(got[ok] - want[ok]) <= rtol * scale[ok]).all()
+    assert (np.abs(got[ok] - want[ok]) <= rtol * scale[ok] + tiny).all()
 
 
 def rtol(x):
     return 1e-6 if x.dtype == np.float32 else 1e-12
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(arrays(), VARIANTS, st.floats(-4, 4), st.floats(-4, 4))
+@example(np.array([1.0058417], np.float32), "strict", 0.0, 1.5675869895530368e-249)
+@example(np.array([[-np.inf]], np.float32), "strict", 1.797174529690941e-155, 0.0)
 def test_affine(x, variant, scale, offset):
     got = jp.affine(x, scale, offset, variant=variant)
     assert got.dtype == float_out(x) and got.shape == x.shape
     xf = x.astype(np.float64)
+    # float32 x computes in float32, as numpy does: the parameters round first
+    # (1.8e-155 is 0, and 0 * -inf is NaN)
+    scale, offset = (float(got.dtype.type(v)) for v in (scale, offset))
     with np.errstate(invalid="ignore"):
         want = scale * xf + offset
     # one rounding of each product and sum, relative to the terms' size
-    close(got, want, np.abs(scale * xf) + abs(offset), 2 * rtol(got))
+    with np.errstate(invalid="ignore"):
+        size = np.abs(scale * xf) + abs(offset)
+    close(got, want, size, 2 * rtol(got))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(arrays(), VARIANTS, st.floats(-3, 3), st.floats(0, 3))
 def test_clip(x, variant, lo, width):
     hi = lo + width
@@ -72,7 +84,7 @@ def test_clip(x, variant, lo, width):
     np.testing.assert_array_equal(got, np.clip(x, x.dtype.type(lo), x.dtype.type(hi)))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(arrays(), VARIANTS, st.sampled_from([None, 0, -1]))
 def test_cumsum(x, variant, axis):
     got = jp.cumsum(x, axis=axis, variant=variant)
@@ -88,7 +100,7 @@ def test_cumsum(x, variant, axis):
     close(got, want, scale + np.where(np.isfinite(want), np.abs(want), 0.0), 4 * rtol(x))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(arrays(specials=("nan",), min_side=1), VARIANTS, st.data())
 def test_moving_mean_and_std(x, variant, data):
     axis = -1
@@ -105,7 +117,7 @@ def test_moving_mean_and_std(x, variant, data):
     close(got**2, want**2, np.full(want.shape, big * big * window), 8 * rtol(x))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(arrays(), VARIANTS, st.integers(1, 20))
 def test_histogram(x, variant, bins):
     got = jp.histogram(x, bins, (-10.0, 10.0), variant=variant)

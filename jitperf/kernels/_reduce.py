@@ -2,8 +2,9 @@
 
 A reduction is a block kernel that writes a small state vector for its slice
 (a sum, a count, moments, an extreme). reduce() runs it through the row
-driver and merges the blocks' states with numpy; the public functions turn
-the merged state into numpy-shaped results.
+driver; the merges below combine the blocks' states (numpy ufuncs, or a
+compiled Chan merge for moments), and the public functions turn the merged
+state into numpy-shaped results.
 """
 
 from __future__ import annotations

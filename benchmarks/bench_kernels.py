@@ -116,29 +116,28 @@ def _reduction(name: str, module: str = "reductions", source: str | None = None)
     nan = name.startswith("nan")
     src = source or ("nan" if nan else "x")
     arr = "nan" if src == "nan" else "x"
-    np_fn = getattr(np, name, None)
     bn_fn = getattr(bn, name, None) if (bn is not None and nan and name != "nancount") else None
-    if name == "nancount":
-        np_fn = None
 
-        def np_ref(d, out):
-            return np.count_nonzero(~np.isnan(d.nan))
+    def call(f, d, out, v):
+        return f(getattr(d, arr), variant=v)
 
+    if name == "nancount":  # numpy has none: count the non-NaN values
         return Spec(
             name,
             module,
             "reduce",
             src,
-            lambda f, d, out, v: f(getattr(d, arr), variant=v),
-            numpy=np_ref,
+            call,
+            numpy=lambda d, out: np.count_nonzero(~np.isnan(d.nan)),
             numpy_label="numpy(count_nonzero)",
         )
+    np_fn = getattr(np, name, None)
     return Spec(
         name,
         module,
         "reduce",
         src,
-        lambda f, d, out, v: f(getattr(d, arr), variant=v),
+        call,
         numpy=(lambda d, out: np_fn(getattr(d, arr))) if np_fn else None,
         bn=(lambda d, out: bn_fn(getattr(d, arr))) if bn_fn else None,
     )

@@ -49,17 +49,30 @@ def rows(x: np.ndarray, axis):
     copy; a strided 2-D array stays as its rows, to be merged afterwards. The
     second value is the shape of the result (``()`` for a scalar).
     """
-    if x.ndim == 1:
-        return x.reshape(1, -1), ()
     if axis is None:
-        if x.flags.c_contiguous:
+        if x.ndim == 1 or x.flags.c_contiguous:
             return x.reshape(1, -1), ()
         if x.flags.f_contiguous:
             return x.T.reshape(1, -1), ()
         return x, ()
+    (view,) = along(axis, x)
+    return view, view.shape[:1] if x.ndim == 2 else ()
+
+
+def along(axis: int, *arrays):
+    """2-D views of same-shaped arrays whose rows run along ``axis``."""
+    if arrays[0].ndim == 1:
+        return tuple(a.reshape(1, -1) for a in arrays)
     if axis == 1:
-        return x, (x.shape[0],)
-    return x.T, (x.shape[1],)
+        return arrays
+    return tuple(a.T for a in arrays)
+
+
+def empty(x: np.ndarray, shape, dtype) -> np.ndarray:
+    """An output for x: F-ordered when x is F- and not C-contiguous, so that
+    both walk the same element order."""
+    order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
+    return np.empty(shape, dtype=dtype, order=order)
 
 
 def elementwise_rows(*arrays):

@@ -114,17 +114,11 @@ def _compute_dtype(x: np.ndarray, dt: np.dtype) -> np.dtype:
     return dt if x.dtype == dt == _FLOATS[0] else _FLOATS[1]
 
 
-def _empty(x: np.ndarray, dt) -> np.ndarray:
-    # An F-ordered x gets an F-ordered out, so both stay one flat row.
-    order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
-    return np.empty(x.shape, dtype=dt, order=order)
-
-
 def _prepare(x, out, dt, variant, inplace=True):
     """Resolve the variant and check or allocate out, before any compiled code."""
     v = _plan.variant(variant, x.nbytes)
     if out is None:
-        return v, _empty(x, dt)
+        return v, _plan.empty(x, x.shape, dt)
     return v, _checks.out(out, x.shape, dt, x=x, inplace=inplace)
 
 

@@ -58,16 +58,13 @@ def _views(x: np.ndarray, out: np.ndarray, ax):
     For axis=None the rows of a 2-D x are walked in C order and each row
     continues the previous one; otherwise every row is a scan of its own.
     """
-    if x.ndim == 1:
-        return x.reshape(1, -1), out.reshape(1, -1), False
-    if ax is None:
+    if ax is None and x.ndim == 2:
         if x.flags.c_contiguous:
             return x.reshape(1, -1), out.reshape(1, -1), False
         # out is 1-D: a 1-D array of any stride reshapes to 2-D as a view
         return x, out.reshape(x.shape), True
-    if ax == 1:
-        return x, out, False
-    return x.T, out.T, False
+    xv, ov = _plan.along(ax, x, out)
+    return xv, ov, False
 
 
 def cumsum(x, axis=None, *, out=None, variant="auto"):
@@ -83,8 +80,7 @@ def cumsum(x, axis=None, *, out=None, variant="auto"):
     shape = (x.size,) if ax is None else x.shape
     v = _plan.variant(variant, x.nbytes)
     if out is None:
-        order = "F" if ax is not None and x.flags.f_contiguous and not x.flags.c_contiguous else "C"
-        out = np.empty(shape, dtype=dt, order=order)
+        out = _plan.empty(x, shape, dt)  # (axis=None: 1-D, where order is moot)
     else:
         out = _checks.out(out, shape, dt, x=x, inplace=True)
     xv, ov, chained = _views(x, out, ax)

@@ -13,7 +13,6 @@ further from bottleneck's; there is no nnan/ninf, so the finiteness tests stay.
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
@@ -125,10 +124,7 @@ _MOVE_STD = _drivers.window_rows.bind(block=_move_std)
 def _window(window, n: int, ax: int) -> int:
     if isinstance(window, (bool, np.bool_)):
         raise TypeError("window: expected an int, got bool")
-    try:
-        w = operator.index(window)
-    except TypeError:
-        raise TypeError(f"window: expected an int, got {type(window).__name__}") from None
+    w = _checks.integer(window, "window")
     if not 1 <= w <= n:
         raise ValueError(f"window: expected an int in [1, {n}] (the length of axis {ax}), got {w}")
     return w
@@ -147,17 +143,11 @@ def _moving(drv, x, window, axis, out, variant, params):
     dt = x.dtype if x.dtype == np.float32 else np.dtype(np.float64)
     v = _plan.variant(variant, x.nbytes)
     if out is None:
-        order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
-        out = np.empty(x.shape, dtype=dt, order=order)
+        out = _plan.empty(x, x.shape, dt)
     else:
         # Not in place: a window reads inputs that its outputs would overwrite.
         out = _checks.out(out, x.shape, dt, x=x)
-    if x.ndim == 1:
-        xv, ov = x.reshape(1, -1), out.reshape(1, -1)
-    elif ax == 1:
-        xv, ov = x, out
-    else:
-        xv, ov = x.T, out.T
+    xv, ov = _plan.along(ax, x, out)
     rows, n = xv.shape
     # A block re-reads window-1 inputs before it; at most n // w blocks keep
     # that re-reading below the block's own length.

@@ -55,25 +55,29 @@ def map_rows(x, out, nblocks, params):
 def window_rows(x, out, nblocks, halo, params):
     """As map_rows, but each block also sees the ``halo`` inputs before it.
 
-    The block kernel gets x[i, lo-h:hi] and out[i, lo:hi], with h = min(halo, lo),
-    so a moving window starts every block warm.
+    x may start ``lead = x.shape[1] - out.shape[1]`` inputs before out's first
+    (the tail of a previous chunk); out[i, j] belongs to x[i, lead + j]. The
+    block kernel gets x from lo-h to hi and out[i, lo:hi], with h =
+    min(halo, lo + lead), so a moving window starts every block warm.
     """
-    n = x.shape[1]
+    n = out.shape[1]
+    lead = x.shape[1] - n
     for t in prange(x.shape[0] * nblocks):
         i, b, lo, hi = span(t, nblocks, n)
-        start = max(lo - halo, 0)
-        block(x[i, start:hi], out[i, lo:hi], params)
+        start = max(lo - halo, -lead)
+        block(x[i, lead + start : lead + hi], out[i, lo:hi], params)
 
 
 @kernel(parallel=True)
 def scan_rows(x, out, nblocks, carry, params):
-    """As map_rows, but block b of row i also gets carry[i, b].
+    """As map_rows, but block b of row i also gets carry[i, b:b+1].
 
     A prefix scan runs in two passes: block totals first (reduce_rows), then
     each block scans its part starting from the exclusive prefix of the totals
-    before it, which the caller puts in ``carry``.
+    before it, which the caller puts in ``carry``. The block leaves its final
+    accumulator there, which is where a next chunk's scan starts.
     """
     n = x.shape[1]
     for t in prange(x.shape[0] * nblocks):
         i, b, lo, hi = span(t, nblocks, n)
-        block(x[i, lo:hi], out[i, lo:hi], carry[i, b], params)
+        block(x[i, lo:hi], out[i, lo:hi], carry[i, b : b + 1], params)

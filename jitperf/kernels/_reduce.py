@@ -137,3 +137,45 @@ def merge_moments(state: np.ndarray, c: int = 0, m: int = 1, m2: int = 2) -> np.
     out = state[:, 0, :].copy()
     _merge_moments("simd", np.ascontiguousarray(state, dtype=np.float64), (c, m, m2), out)
     return out
+
+
+class Reduction:
+    """One reduction, split as chunked and distributed runs need it.
+
+    ``partial(x, ax, variant, **kw)`` runs the kernel and returns the
+    unmerged states ``(outputs, parts, ...)`` and the result shape; ``merge``
+    folds the parts axis (axis 1) away; ``finish(state, shape, dtype, **kw)``
+    turns merged states into the public result. A part's merged state is
+    small, and the states of consecutive parts stack (``combine``) and merge
+    again, so a chunked run merges what an in-memory call would, in two
+    levels instead of one. The in-memory function is
+    ``finish(*chunk(x, axis))``.
+    """
+
+    def __init__(self, name: str, partial, merge, finish):
+        self.name = name
+        self.partial = partial
+        self.merge = merge
+        self._finish = finish
+
+    def chunk(self, x, axis=None, variant: str = "auto", **kw):
+        """(merged state, result shape) of one part; kw as ``partial`` takes it."""
+        x = _checks.array(x)
+        ax = _checks.axis(axis, x.ndim)
+        state, shape = self.partial(x, ax, variant, **kw)
+        return self.merge(state), shape
+
+    def combine(self, states):
+        """The merged state of consecutive parts, given in order."""
+        return self.merge(np.stack(states, axis=1))
+
+    def finish(self, state, shape, dtype, **kw):
+        return self._finish(state, shape, np.dtype(dtype), **kw)
+
+    def __call__(self, x, axis=None, variant: str = "auto", **kw):
+        x = _checks.array(x)
+        state, shape = self.chunk(x, axis, variant)
+        return self.finish(state, shape, x.dtype, **kw)
+
+    def __repr__(self):
+        return f"Reduction({self.name!r})"

@@ -281,75 +281,105 @@ def _divide(a, b):
         return np.true_divide(a, b)
 
 
-def sum(x, axis=None, *, variant="auto"):
-    """Sum of the elements, accumulated in float64 (a float64 result)."""
-    p = R.reduce(_SUM, x, axis, variant, 1)
-    return R.result(R.merge_add(p.flat())[:, 0], p.shape)
+def _summed(drv, k: int, counted: bool = False):
+    """A partial() that reduces with ``drv`` into k float64 sums per block;
+    ``counted`` appends each output's element count (in block 0) for the mean."""
+
+    def partial(x, ax, variant):
+        p = R.reduce(drv, x, ax, variant, k)
+        st = p.flat()
+        if counted:
+            n = np.zeros(st.shape[:2] + (1,))
+            n[:, 0, 0] = p.count()
+            st = np.concatenate([st, n], axis=2)
+        return st, p.shape
+
+    return partial
 
 
-def mean(x, axis=None, *, variant="auto"):
-    """Arithmetic mean in float64; NaN for an empty input."""
-    p = R.reduce(_SUM, x, axis, variant, 1)
-    return R.result(_divide(R.merge_add(p.flat())[:, 0], p.count()), p.shape)
+def _column(c: int, dtype=None):
+    """A finish() that returns column c of the merged state."""
+
+    def finish(st, shape, dt):
+        v = st[:, c]
+        return R.result(v if dtype is None else v.astype(dtype), shape)
+
+    return finish
+
+
+def _ratio(st, shape, dt):
+    return R.result(_divide(st[:, 0], st[:, 1]), shape)
 
 
 def _ddof(ddof):
     return _checks.integer(ddof, "ddof", minimum=0)
 
 
-def _var(drv, x, axis, variant, ddof):
-    ddof = _ddof(ddof)
-    p = R.reduce(drv, x, axis, variant, 3)
-    st = R.merge_moments(p.flat())
-    n = st[:, 0]
-    v = np.where(n - ddof > 0, _divide(st[:, 2], n - ddof), np.nan)
-    return v, p.shape
+def _variance(root: bool):
+    """A finish() for (count, mean, M2) states: var, or std when ``root``."""
+
+    def finish(st, shape, dt, ddof=0):
+        ddof = _ddof(ddof)
+        n = st[:, 0]
+        v = np.where(n - ddof > 0, _divide(st[:, 2], n - ddof), np.nan)
+        return R.result(np.sqrt(v) if root else v, shape)
+
+    return finish
+
+
+SUM = R.Reduction("sum", _summed(_SUM, 1), R.merge_add, _column(0))
+MEAN = R.Reduction("mean", _summed(_SUM, 1, counted=True), R.merge_add, _ratio)
+NANSUM = R.Reduction("nansum", _summed(_NANSUM, 2), R.merge_add, _column(0))
+NANMEAN = R.Reduction("nanmean", _summed(_NANSUM, 2), R.merge_add, _ratio)
+NANCOUNT = R.Reduction("nancount", _summed(_NANSUM, 2), R.merge_add, _column(1, np.int64))
+VAR = R.Reduction("var", _summed(_MOMENTS, 3), R.merge_moments, _variance(False))
+STD = R.Reduction("std", _summed(_MOMENTS, 3), R.merge_moments, _variance(True))
+NANVAR = R.Reduction("nanvar", _summed(_NANMOMENTS, 3), R.merge_moments, _variance(False))
+NANSTD = R.Reduction("nanstd", _summed(_NANMOMENTS, 3), R.merge_moments, _variance(True))
+
+
+def sum(x, axis=None, *, variant="auto"):
+    """Sum of the elements, accumulated in float64 (a float64 result)."""
+    return SUM(x, axis, variant)
+
+
+def mean(x, axis=None, *, variant="auto"):
+    """Arithmetic mean in float64; NaN for an empty input."""
+    return MEAN(x, axis, variant)
 
 
 def var(x, axis=None, *, ddof=0, variant="auto"):
     """Variance (float64), ddof as in numpy; NaN where n - ddof <= 0."""
-    v, shape = _var(_MOMENTS, x, axis, variant, ddof)
-    return R.result(v, shape)
+    return VAR(x, axis, variant, ddof=_ddof(ddof))
 
 
 def std(x, axis=None, *, ddof=0, variant="auto"):
     """Standard deviation: the square root of var()."""
-    v, shape = _var(_MOMENTS, x, axis, variant, ddof)
-    return R.result(np.sqrt(v), shape)
+    return STD(x, axis, variant, ddof=_ddof(ddof))
 
 
 def nanvar(x, axis=None, *, ddof=0, variant="auto"):
     """Variance of the non-NaN elements; NaN where fewer than ddof+1 remain."""
-    v, shape = _var(_NANMOMENTS, x, axis, variant, ddof)
-    return R.result(v, shape)
+    return NANVAR(x, axis, variant, ddof=_ddof(ddof))
 
 
 def nanstd(x, axis=None, *, ddof=0, variant="auto"):
-    v, shape = _var(_NANMOMENTS, x, axis, variant, ddof)
-    return R.result(np.sqrt(v), shape)
-
-
-def _nansums(x, axis, variant):
-    p = R.reduce(_NANSUM, x, axis, variant, 2)
-    return R.merge_add(p.flat()), p.shape
+    return NANSTD(x, axis, variant, ddof=_ddof(ddof))
 
 
 def nansum(x, axis=None, *, variant="auto"):
     """Sum treating NaN as zero (float64)."""
-    st, shape = _nansums(x, axis, variant)
-    return R.result(st[:, 0], shape)
+    return NANSUM(x, axis, variant)
 
 
 def nanmean(x, axis=None, *, variant="auto"):
     """Mean of the non-NaN elements; NaN where there are none."""
-    st, shape = _nansums(x, axis, variant)
-    return R.result(_divide(st[:, 0], st[:, 1]), shape)
+    return NANMEAN(x, axis, variant)
 
 
 def nancount(x, axis=None, *, variant="auto"):
     """Number of non-NaN elements (int64), as numbagg.nancount."""
-    st, shape = _nansums(x, axis, variant)
-    return R.result(st[:, 1].astype(np.int64), shape)
+    return NANCOUNT(x, axis, variant)
 
 
 def _identity(dtype: np.dtype, smallest: bool):
@@ -389,93 +419,149 @@ def _key_params(dt: np.dtype):
     return (shift, mask, lo_ok, hi_ok, kt.type(info.min), kt.type(info.max))
 
 
-def _keyed(name, x, axis, variant, col, skipnan):
-    """min (col 0) or max (col 1) of x through its order keys, NaN as numpy's
-    min/max (skipnan False) or nanmin/nanmax (skipnan True) would have it."""
-    x = _checks.array(x)
-    params = _key_params(x.dtype)
-    shift, mask, lo_ok, hi_ok = params[:4]
-    # a view of the same bits, whatever the strides: no copy
-    p = R.reduce(
-        _KEYRANGE,
-        x.view(_key_dtype(x.dtype)),
-        axis,
-        variant,
-        4,
-        _key_dtype(x.dtype),
-        nonempty=name,
-        params=params,
-    )
-    st = p.flat()
-    lo, hi = st[:, :, 0].min(axis=1), st[:, :, 1].max(axis=1)
-    keys = (st[:, :, 2].min(axis=1), st[:, :, 3].max(axis=1)) if skipnan else (lo, hi)
-    values = _key(keys[col], shift, mask).view(x.dtype)
-    if x.dtype.kind == "f":
-        nan = (lo < lo_ok) | (hi > hi_ok)  # a NaN anywhere
-        if skipnan:
-            nan = keys[col] < lo_ok if col == 1 else keys[col] > hi_ok  # nothing but NaN
-        values = np.where(nan, np.nan, values).astype(x.dtype)
-    return R.result(values, p.shape)
+def _keyranges(name: str):
+    """A partial() of the order keys' ranges (all, and valid only) per block."""
+
+    def partial(x, ax, variant):
+        kt = _key_dtype(x.dtype)
+        # a view of the same bits, whatever the strides: no copy
+        p = R.reduce(
+            _KEYRANGE, x.view(kt), ax, variant, 4, kt, nonempty=name, params=_key_params(x.dtype)
+        )
+        return p.flat(), p.shape
+
+    return partial
+
+
+def _merge_keys(st: np.ndarray) -> np.ndarray:
+    lo, hi, vlo, vhi = (st[:, :, j] for j in range(4))
+    return np.stack([lo.min(axis=1), hi.max(axis=1), vlo.min(axis=1), vhi.max(axis=1)], axis=1)
+
+
+def _extreme(col: int, skipnan: bool):
+    """A finish() for min (col 0) or max (col 1) from the keys' ranges, NaN as
+    numpy's min/max (skipnan False) or nanmin/nanmax (skipnan True) has it."""
+
+    def finish(st, shape, dt):
+        shift, mask, lo_ok, hi_ok = _key_params(dt)[:4]
+        lo, hi = st[:, 0], st[:, 1]
+        keys = (st[:, 2], st[:, 3]) if skipnan else (lo, hi)
+        values = _key(keys[col], shift, mask).view(dt)
+        if dt.kind == "f":
+            nan = (lo < lo_ok) | (hi > hi_ok)  # a NaN anywhere
+            if skipnan:
+                nan = keys[col] < lo_ok if col == 1 else keys[col] > hi_ok  # nothing but NaN
+            values = np.where(nan, np.nan, values).astype(dt)
+        return R.result(values, shape)
+
+    return finish
+
+
+MIN = R.Reduction("min", _keyranges("min"), _merge_keys, _extreme(0, False))
+MAX = R.Reduction("max", _keyranges("max"), _merge_keys, _extreme(1, False))
+NANMIN = R.Reduction("nanmin", _keyranges("nanmin"), _merge_keys, _extreme(0, True))
+NANMAX = R.Reduction("nanmax", _keyranges("nanmax"), _merge_keys, _extreme(1, True))
 
 
 def min(x, axis=None, *, variant="auto"):
     """Smallest element, in x's dtype; NaN if any element is NaN."""
-    return _keyed("min", x, axis, variant, 0, False)
+    return MIN(x, axis, variant)
 
 
 def max(x, axis=None, *, variant="auto"):
     """Largest element, in x's dtype; NaN if any element is NaN."""
-    return _keyed("max", x, axis, variant, 1, False)
+    return MAX(x, axis, variant)
 
 
 def nanmin(x, axis=None, *, variant="auto"):
     """Smallest non-NaN element; NaN where all are NaN (numpy warns, we don't)."""
-    return _keyed("nanmin", x, axis, variant, 0, True)
+    return NANMIN(x, axis, variant)
 
 
 def nanmax(x, axis=None, *, variant="auto"):
     """Largest non-NaN element; NaN where all are NaN."""
-    return _keyed("nanmax", x, axis, variant, 1, True)
+    return NANMAX(x, axis, variant)
 
 
-def _arg(drv, name, pick, x, axis, variant):
-    x = _checks.array(x)
-    params = (_identity(x.dtype, pick is np.argmin), False)
-    p = R.reduce(drv, x, axis, variant, 1, np.int64, nonempty=name, params=params)
-    view, nb = p.view, p.nblocks
-    n = view.shape[1]
-    # Block-local indices to row positions, then the best candidate per row.
-    starts = (np.arange(nb) * n) // nb
-    pos = p.state[:, :, 0] + starts  # (rows, nblocks)
-    vals = np.take_along_axis(view, pos, axis=1)
-    if p.shape == () and view.shape[0] != 1:  # strided 2-D: rows are x's rows
-        flat_vals, flat_pos = vals.reshape(-1), pos.reshape(-1)
-        j = int(pick(flat_vals))
-        row = j // nb
-        return np.intp(row * x.shape[1] + flat_pos[j])
-    best = pick(vals, axis=1)
-    idx = pos[np.arange(pos.shape[0]), best]
-    if p.shape == () and x.ndim == 2 and not x.flags.c_contiguous:
-        # an F-ordered x was walked in its memory order: back to C order
-        col, row = np.divmod(idx, x.shape[0])
-        idx = row * x.shape[1] + col
-    return R.result(idx.astype(np.intp), p.shape)
+def _candidates(drv, name: str, smallest: bool):
+    """A partial() of argmin/argmax: every block's best as (value, index).
+
+    The state is a structured array (outputs, parts) with fields ``value``
+    (x's dtype) and ``index`` (flat C index for axis=None, else the position
+    along the axis), plus ``start``: the index of x's first element in the
+    whole array when x is one chunk of it.
+    """
+
+    def partial(x, ax, variant, start=0):
+        params = (_identity(x.dtype, smallest), False)
+        p = R.reduce(drv, x, ax, variant, 1, np.int64, nonempty=name, params=params)
+        view, nb = p.view, p.nblocks
+        n = view.shape[1]
+        # Block-local indices to positions in the view's rows.
+        pos = p.state[:, :, 0] + (np.arange(nb) * n) // nb  # (rows, nblocks)
+        vals = np.take_along_axis(view, pos, axis=1)
+        if p.shape == () and view.shape[0] != 1:  # strided 2-D: rows are x's rows
+            pos = np.arange(view.shape[0])[:, None] * x.shape[1] + pos
+        elif p.shape == () and x.ndim == 2 and not x.flags.c_contiguous:
+            # an F-ordered x was walked in its memory order: back to C order
+            col, row = np.divmod(pos, x.shape[0])
+            pos = row * x.shape[1] + col
+        if p.shape == ():  # one output: the candidates of all rows, in C order
+            pos, vals = pos.reshape(1, -1), vals.reshape(1, -1)
+        st = np.empty(pos.shape, dtype=[("value", x.dtype), ("index", np.int64)])
+        st["value"] = vals
+        st["index"] = pos + start
+        return st, p.shape
+
+    return partial
+
+
+def _pick(pick):
+    """A merge() keeping, per output, the first candidate ``pick`` chooses
+    (np.argmin/np.argmax: the first NaN, else the first best value)."""
+
+    def merge(st: np.ndarray) -> np.ndarray:
+        best = pick(st["value"], axis=1)
+        return st[np.arange(st.shape[0]), best]
+
+    return merge
+
+
+def _index(st, shape, dt):
+    return R.result(st["index"].astype(np.intp), shape)
+
+
+ARGMIN = R.Reduction("argmin", _candidates(_ARGMIN, "argmin", True), _pick(np.argmin), _index)
+ARGMAX = R.Reduction("argmax", _candidates(_ARGMAX, "argmax", False), _pick(np.argmax), _index)
 
 
 def argmin(x, axis=None, *, variant="auto"):
     """Index of the first smallest element (flat C index for axis=None)."""
-    return _arg(_ARGMIN, "argmin", np.argmin, x, axis, variant)
+    return ARGMIN(x, axis, variant)
 
 
 def argmax(x, axis=None, *, variant="auto"):
-    return _arg(_ARGMAX, "argmax", np.argmax, x, axis, variant)
+    return ARGMAX(x, axis, variant)
 
 
-def dot(x, y, *, variant="auto"):
-    """Inner product of two 1-D arrays of one length, accumulated in float64."""
+def _dot_blocks(x, ax, variant, y):
+    p = R.reduce(_DOT, x, None, variant, 1, y=y)
+    return p.flat(), ()
+
+
+DOT = R.Reduction("dot", _dot_blocks, R.merge_add, _column(0))
+
+
+def _dot_args(x, y):
     x = _checks.array(x, "x", ndims=(1,))
     y = _checks.array(y, "y", ndims=(1,))
     if x.shape != y.shape:
         raise ValueError(f"y: expected length {x.shape[0]} to match x, got {y.shape[0]}")
-    p = R.reduce(_DOT, x, None, variant, 1, y=y)
-    return R.result(R.merge_add(p.flat())[:, 0], ())
+    return x, y
+
+
+def dot(x, y, *, variant="auto"):
+    """Inner product of two 1-D arrays of one length, accumulated in float64."""
+    x, y = _dot_args(x, y)
+    st, shape = DOT.chunk(x, None, variant, y=y)
+    return DOT.finish(st, shape, x.dtype)

@@ -32,10 +32,11 @@ def _scan_total(x, st, p):
 
 @kernel(REDUCE)
 def _scan_block(xs, outs, carry, p):
-    acc = carry
+    acc = carry[0]
     for i in range(xs.shape[0]):
         acc += xs[i]
         outs[i] = acc  # float32 out: each partial sum rounds once, on the store
+    carry[0] = acc  # unrounded, for the chunk that follows
 
 
 _TOTALS = _drivers.reduce_rows.bind(block=_scan_total)
@@ -74,15 +75,41 @@ def cumsum(x, axis=None, *, out=None, variant="auto"):
     output), signed integers give int64 and unsigned give uint64. ``out`` may
     be x itself when the dtypes match.
     """
+    return cumsum_carry(x, axis, out=out, variant=variant)[0]
+
+
+def carry_shape(shape, axis) -> tuple:
+    """The shape of cumsum_carry's carry for an x of ``shape``: (1,) for
+    axis=None or a 1-D x, else one accumulator per scanned row."""
+    if axis is None or len(shape) == 1:
+        return (1,)
+    return (shape[1 - axis % 2],)
+
+
+def cumsum_carry(x, axis=None, carry=None, *, out=None, variant="auto"):
+    """cumsum() of x as the continuation of a scan: (out, the next carry).
+
+    The scan starts from ``carry`` (the accumulators, float64 for float x;
+    zeros when None) and returns its final accumulators unrounded, so that
+    chunks scanned one after another give one in-memory call's result: bit
+    for bit in the strict and simd variants, where each row is one
+    sequential pass.
+    """
     x = _checks.array(x)
     ax = _checks.axis(axis, x.ndim)
     dt = _result_dtype(x.dtype)
+    acc = _acc_dtype(x.dtype)
     shape = (x.size,) if ax is None else x.shape
     v = _plan.variant(variant, x.nbytes)
     if out is None:
         out = _plan.empty(x, shape, dt)  # (axis=None: 1-D, where order is moot)
     else:
         out = _checks.out(out, shape, dt, x=x, inplace=True)
+    cshape = carry_shape(x.shape, ax)
+    if carry is None:
+        start = np.zeros(cshape, dtype=acc)
+    else:
+        start = _checks.out(carry, cshape, acc, "carry")
     xv, ov, chained = _views(x, out, ax)
     rows, n = xv.shape
     if variant == "auto" and rows < numba.get_num_threads():
@@ -91,21 +118,22 @@ def cumsum(x, axis=None, *, out=None, variant="auto"):
         # GB/s, 64 MiB float32), so "auto" keeps it on one thread.
         v = "simd"
     nb = _plan.nblocks(v, rows, n)
-    acc = _acc_dtype(x.dtype)
     params = (acc.type(0),)
     if nb == 1 and not chained:
-        carry = np.zeros((rows, 1), dtype=acc)
+        blocks = start.reshape(rows, 1).copy()
     else:
-        # Pass 1: each block's total; the carry of a block is the sum of the
-        # totals before it, in its row or, for a chained axis=None, in all
-        # rows before it too.
+        # Pass 1: each block's total; the carry of a block is the start plus
+        # the totals before it, in its row or, for a chained axis=None, in
+        # all rows before it too.
         totals = np.empty((rows, nb, 1), dtype=acc)
         _TOTALS(v, xv, nb, totals, params)
         t = totals[:, :, 0]
         flat = t.reshape(-1) if chained else t
-        carry = np.zeros_like(flat)
+        first = start.reshape(flat.shape[:-1] + (1,))
+        blocks = np.empty_like(flat)
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, as in x
-            np.cumsum(flat[..., :-1], axis=-1, dtype=acc, out=carry[..., 1:])
-        carry = carry.reshape(rows, nb)
-    _SCAN(v, xv, ov, nb, carry, params)
-    return out
+            np.cumsum(np.concatenate([first, flat[..., :-1]], axis=-1), axis=-1, out=blocks)
+        blocks = blocks.reshape(rows, nb)
+    _SCAN(v, xv, ov, nb, blocks, params)
+    end = blocks.reshape(-1)[-1:] if chained else blocks[:, -1]
+    return out, end.reshape(cshape).copy()

@@ -142,8 +142,18 @@ class Stats:
     __hash__ = None
 
 
+def _blocks(x, ax, variant):
+    p = R.reduce(_STATS, x, ax, variant, 7)
+    return p.flat(), p.shape
+
+
+def _record(st, shape, dt) -> Stats:
+    return Stats._from_state(st, shape)
+
+
+STATS = R.Reduction("stats", _blocks, _merge, _record)
+
+
 def stats(x, axis=None, *, variant="auto") -> Stats:
     """A :class:`Stats` record of x (or one per row along ``axis``), one read."""
-    p = R.reduce(_STATS, x, axis, variant, 7)
-    st = _merge(p.flat())
-    return Stats._from_state(st, p.shape)
+    return STATS(x, axis, variant)

@@ -130,29 +130,58 @@ def _window(window, n: int, ax: int) -> int:
     return w
 
 
-def _moving(drv, x, window, axis, out, variant, params):
-    """Check the arguments, run ``drv`` over rows along ``axis``, return out.
+def _sum_params(w, ddof):
+    return (w, 1.0)
 
-    ``params(w)`` gives the block kernel's parameters for the checked window.
+
+def _mean_params(w, ddof):
+    return (w, 1.0 / w)
+
+
+def _std_params(w, ddof):
+    return (w, 1.0 / (w - ddof) if w > ddof else math.nan)
+
+
+# name: (driver, the block kernel's parameters for a checked window and ddof)
+MOVING = {
+    "moving_sum": (_MOVE_SUM, _sum_params),
+    "moving_mean": (_MOVE_SUM, _mean_params),
+    "moving_std": (_MOVE_STD, _std_params),
+}
+
+
+def moving(name, x, window, axis=-1, *, ddof=0, out=None, lead=0, length=None, variant="auto"):
+    """The moving statistic ``name`` (a key of MOVING) of x along ``axis``.
+
+    ``lead`` inputs at the start of the axis come before the outputs': they
+    are the last window-1 (or all, if fewer) inputs of a previous chunk, so
+    that chunks computed one after another give one in-memory call's result
+    bit for bit. ``length`` is the whole axis the window must fit in
+    (default: x's).
     """
+    drv, params = MOVING[name]
     x = _checks.array(x)
     if axis is None:
         raise TypeError("axis: expected an int, got NoneType (a moving window needs an axis)")
     ax = _checks.axis(axis, x.ndim)
-    w = _window(window, x.shape[ax], ax)
+    ddof = _checks.integer(ddof, "ddof", minimum=0)
+    lead = _checks.integer(lead, "lead", minimum=0, maximum=x.shape[ax])
+    w = _window(window, x.shape[ax] if length is None else length, ax)
+    shape = x.shape[:ax] + (x.shape[ax] - lead,) + x.shape[ax + 1 :]
     dt = x.dtype if x.dtype == np.float32 else np.dtype(np.float64)
     v = _plan.variant(variant, x.nbytes)
     if out is None:
-        out = _plan.empty(x, x.shape, dt)
+        out = _plan.empty(x, shape, dt)
     else:
         # Not in place: a window reads inputs that its outputs would overwrite.
-        out = _checks.out(out, x.shape, dt, x=x)
-    xv, ov = _plan.along(ax, x, out)
-    rows, n = xv.shape
+        out = _checks.out(out, shape, dt, x=x)
+    (xv,) = _plan.along(ax, x)
+    (ov,) = _plan.along(ax, out)
+    rows, n = ov.shape
     # A block re-reads window-1 inputs before it; at most n // w blocks keep
     # that re-reading below the block's own length.
     nb = min(_plan.nblocks(v, rows, n), max(1, n // w))
-    drv(v, xv, ov, nb, w - 1, params(w))
+    drv(v, xv, ov, nb, w - 1, params(w, ddof))
     return out
 
 
@@ -160,12 +189,12 @@ def moving_sum(x, window, axis=-1, *, out=None, variant="auto"):
     """Sum over each window of ``window`` consecutive elements along ``axis``,
     as bottleneck.move_sum (min_count=None); float32 stays float32, other
     dtypes give float64, and the running sum is float64 throughout."""
-    return _moving(_MOVE_SUM, x, window, axis, out, variant, lambda w: (w, 1.0))
+    return moving("moving_sum", x, window, axis, out=out, variant=variant)
 
 
 def moving_mean(x, window, axis=-1, *, out=None, variant="auto"):
     """Mean over each window, as bottleneck.move_mean (min_count=None)."""
-    return _moving(_MOVE_SUM, x, window, axis, out, variant, lambda w: (w, 1.0 / w))
+    return moving("moving_mean", x, window, axis, out=out, variant=variant)
 
 
 def moving_std(x, window, axis=-1, *, ddof=0, out=None, variant="auto"):
@@ -173,9 +202,4 @@ def moving_std(x, window, axis=-1, *, ddof=0, out=None, variant="auto"):
     (min_count=None), from a sliding Welford update of mean and M2 with M2
     kept >= 0. NaN everywhere when window <= ddof (numpy's var gives NaN for
     n - ddof <= 0; bottleneck gives inf at window == ddof)."""
-    ddof = _checks.integer(ddof, "ddof", minimum=0)
-
-    def params(w):
-        return (w, 1.0 / (w - ddof) if w > ddof else math.nan)
-
-    return _moving(_MOVE_STD, x, window, axis, out, variant, params)
+    return moving("moving_std", x, window, axis, ddof=ddof, out=out, variant=variant)

@@ -1,0 +1,168 @@
+"""run(): one kernel over one input file, chunk by chunk, into a Report.
+
+The input is mapped read-only and walked along axis 0 in chunks of about
+``chunk_bytes``; each chunk is a view of the map, never a copy. A transform
+writes into a .npy map beside its target that is renamed into place only
+when complete (see jitperf.io.output). Nothing here prints: progress goes to
+the ``progress(nbytes)`` callback and the result into the Report.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numba
+
+from .. import _plan
+from ..errors import InputError
+from ..io import AtomicFile, npy_memmap, open_input
+from .chunks import Prefetcher, rows_per_chunk, spans
+from .kernels import lookup, parse_params
+from .report import Report, Timer
+
+CHUNK_BYTES = 64 << 20
+
+
+def rss_anon() -> int | None:
+    """This process's anonymous resident memory in bytes (RssAnon), or None
+    where /proc does not say. Page cache held by the maps is not in it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _threads(threads) -> int:
+    if threads is None:
+        return numba.get_num_threads()
+    most = numba.config.NUMBA_NUM_THREADS
+    if not isinstance(threads, int) or not 1 <= threads <= most:
+        raise InputError(f"--threads: expected an int in [1, {most}], got {threads!r}")
+    return threads
+
+
+def run(
+    kernel: str,
+    path,
+    *,
+    params: dict | None = None,
+    axis=None,
+    output=None,
+    chunk_bytes: int = CHUNK_BYTES,
+    variant: str = "auto",
+    threads: int | None = None,
+    force: bool = False,
+    dtype=None,
+    shape=None,
+    offset: int = 0,
+    progress=None,
+    prefetch: bool = True,
+) -> Report:
+    """Run ``kernel`` over the file at ``path`` and report.
+
+    ``params`` are the kernel's parameters (strings are parsed as the CLI's
+    ``-p`` values); ``dtype``, ``shape`` and ``offset`` describe a raw file.
+    Transforms need ``output``, a path for the .npy they write; an existing
+    file there is replaced only with ``force``. Bad input raises InputError,
+    an unwritable output OutputError; both leave nothing behind.
+    """
+    started = time.perf_counter()
+    spec = lookup(kernel)
+    p = parse_params(spec, params)
+    if chunk_bytes is None or int(chunk_bytes) < 1:
+        raise InputError(f"--chunk-mb: expected a positive size, got {chunk_bytes!r}")
+    if variant not in ("auto", "strict", "simd", "parallel"):
+        raise InputError(f"--variant: expected auto, strict, simd or parallel, got {variant!r}")
+    nthreads = _threads(threads)
+    src = open_input(path, dtype=dtype, shape=shape, offset=offset)
+    before = numba.get_num_threads()
+    numba.set_num_threads(nthreads)
+    try:
+        return _run(
+            spec,
+            src,
+            p,
+            axis,
+            output,
+            int(chunk_bytes),
+            variant,
+            force,
+            progress,
+            prefetch,
+            started,
+        )
+    finally:
+        numba.set_num_threads(before)
+        src.close()
+
+
+def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, prefetch, started):
+    x = src.array
+    stream = spec.stream(spec, x, p, axis, variant, src.path)
+    if stream.writes and output is None:
+        raise InputError(f"-o: {spec.name} writes an array; give -o PATH")
+    if not stream.writes and output is not None:
+        raise InputError(f"-o: {spec.name} reports its result; -o is for transforms")
+    rows = rows_per_chunk(x.shape, x.itemsize, chunk_bytes)
+    parts = spans(x.shape[0], rows)
+    row_bytes = x.nbytes // x.shape[0]
+    timer = Timer()
+    peak = rss_anon()
+    out_file = AtomicFile(output, force=force) if stream.writes else None
+    try:
+        out = None
+        if out_file is not None:
+            shape, dt, fortran = stream.output()
+            out = npy_memmap(out_file, shape, dt, fortran)
+        with Prefetcher(src, parts, timer, touch=prefetch) as chunks:
+            for a, b in chunks:
+                with timer.phase("compute"):
+                    stream.step(a, b, out)
+                if progress is not None:
+                    progress((b - a) * row_bytes)
+                rss = rss_anon()
+                peak = rss if peak is None or (rss or 0) > peak else peak
+        with timer.phase("merge"):
+            value = stream.finish(out)
+        if out_file is not None:
+            with timer.phase("write"):
+                out.flush()
+                del out
+                value = {"output": out_file.commit()}
+    except BaseException:
+        if out_file is not None:
+            out_file.abort()
+        raise
+    return Report(
+        kernel=spec.name,
+        input=src.path,
+        dtype=str(x.dtype),
+        shape=x.shape,
+        axis=stream.axis,
+        params=p,
+        variant=_plan.variant(variant, min(x.nbytes, rows * row_bytes)),
+        threads=numba.get_num_threads(),
+        chunk_bytes=rows * row_bytes,
+        chunks=len(parts),
+        elapsed_s=time.perf_counter() - started,
+        bytes=x.nbytes,
+        result=value,
+        phases_s=dict(timer.seconds),
+        rss_anon_peak_bytes=peak,
+    )
+
+
+def output_for(path: str, kernel: str, output, several: bool) -> str | None:
+    """The output path of ``path``: ``output`` itself, or for several inputs
+    (or an existing folder) ``output/<stem>.<kernel>.npy``."""
+    if output is None:
+        return None
+    if several or os.path.isdir(output):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        return os.path.join(output, f"{stem}.{kernel}.npy")
+    return output

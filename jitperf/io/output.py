@@ -1,0 +1,153 @@
+"""Outputs that appear only complete: written beside the target, then renamed.
+
+A temporary file in the target's folder takes every write; commit() flushes
+and fsyncs it and moves it into place (never over an existing file unless
+forced), and any failure or interrupt before that removes it. Space is
+reserved up front (posix_fallocate), so a full disk or a file size limit
+fails before the run starts, not as a SIGBUS halfway through a memory map.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+
+import numpy as np
+
+from ..errors import OutputError, OutputExists
+
+
+def _reason(e: OSError) -> str:
+    if e.errno == errno.EFBIG:
+        return "file size limit exceeded"
+    if e.errno == errno.ENOSPC:
+        return "no space left on device"
+    return e.strerror or str(e)
+
+
+def check_target(target: str, force: bool) -> None:
+    """Refuse early: an existing target without force, or a missing folder."""
+    if os.path.isdir(target):
+        raise OutputExists(f"{target}: is a directory, expected a file path")
+    if os.path.lexists(target) and not force:
+        raise OutputExists(f"{target}: exists (use --force to overwrite)")
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise OutputError(f"{target}: folder {folder} does not exist")
+
+
+class AtomicFile:
+    """A temporary file beside ``target``, moved there by commit().
+
+    Use as a context manager: leaving the block by an exception (an
+    interrupt included) removes the temporary file, and so does abort().
+    """
+
+    def __init__(self, target, *, force: bool = False):
+        self.target = os.fspath(target)
+        self.force = force
+        check_target(self.target, force)
+        folder = os.path.dirname(os.path.abspath(self.target))
+        name = os.path.basename(self.target)
+        try:
+            self.fd, self.path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        except OSError as e:
+            raise OutputError(f"{self.target}: cannot write in {folder} ({_reason(e)})") from None
+        self.done = False
+
+    def reserve(self, nbytes: int) -> None:
+        """Allocate the file's blocks now, so that writes cannot run out of room."""
+        try:
+            os.posix_fallocate(self.fd, 0, nbytes)
+        except OSError as e:
+            raise OutputError(
+                f"{self.target}: cannot reserve {nbytes} bytes ({_reason(e)})"
+            ) from None
+
+    def write(self, data) -> None:
+        view = memoryview(data).cast("B")
+        try:
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except OSError as e:
+            raise OutputError(f"{self.target}: write failed ({_reason(e)})") from None
+
+    def commit(self) -> str:
+        """fsync, then move into place; returns the target path."""
+        try:
+            os.fsync(self.fd)
+            os.close(self.fd)
+            self.fd = -1
+            if self.force:
+                os.replace(self.path, self.target)
+            else:
+                os.link(self.path, self.target)  # fails if the target appeared meanwhile
+                os.unlink(self.path)
+        except FileExistsError:
+            raise OutputExists(f"{self.target}: exists (use --force to overwrite)") from None
+        except OSError as e:
+            raise OutputError(f"{self.target}: cannot finish the write ({_reason(e)})") from None
+        self.done = True
+        _fsync_folder(self.target)
+        return self.target
+
+    def abort(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if not self.done:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None or not self.done:
+            self.abort()
+        return False
+
+
+def _fsync_folder(path: str) -> None:
+    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def npy_header(shape, dtype, fortran: bool = False) -> bytes:
+    """The .npy header (magic, version, dict, padding) for an array."""
+    import io
+
+    buf = io.BytesIO()
+    d = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+        "fortran_order": fortran,
+        "shape": tuple(shape),
+    }
+    try:
+        np.lib.format.write_array_header_1_0(buf, d)
+    except ValueError:  # a header over 64 KiB: only format 2.0 holds it
+        buf = io.BytesIO()
+        np.lib.format.write_array_header_2_0(buf, d)
+    return buf.getvalue()
+
+
+def npy_memmap(out: AtomicFile, shape, dtype, fortran: bool = False) -> np.memmap:
+    """Write a .npy header to ``out``, reserve the data, and map it writeable."""
+    header = npy_header(shape, dtype, fortran)
+    nbytes = np.dtype(dtype).itemsize * int(np.prod(shape))
+    out.write(header)
+    out.reserve(len(header) + nbytes)
+    return np.memmap(
+        out.path,
+        dtype=dtype,
+        mode="r+",
+        offset=len(header),
+        shape=tuple(shape),
+        order="F" if fortran else "C",
+    )

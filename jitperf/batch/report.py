@@ -2,7 +2,9 @@
 
 Fields (stable; ``to_dict`` keeps this order):
 kernel, input, dtype, shape, axis, params, variant, threads, chunk_bytes,
-chunks, elapsed_s, bytes, gbps, result, phases_s, rss_anon_peak_bytes.
+chunks, elapsed_s, bytes, gbps, result, phases_s, setup_s, rss_anon_peak_bytes.
+elapsed_s runs from the first chunk to the committed output; setup_s is the
+time before it (checking the parameters, which loads or compiles the kernels).
 ``result`` is the reduction's value (a number, or a list per row), the
 stats record's fields, or ``{"output": PATH}`` for a transform. Non-finite
 floats are written as the strings "nan", "inf" and "-inf", so the JSON
@@ -67,6 +69,7 @@ class Report:
     bytes: int
     result: object
     phases_s: dict = field(default_factory=dict)
+    setup_s: float = 0.0
     rss_anon_peak_bytes: int | None = None
 
     @property
@@ -91,6 +94,7 @@ class Report:
             "gbps": self.gbps,
             "result": self.result,
             "phases_s": self.phases_s,
+            "setup_s": self.setup_s,
             "rss_anon_peak_bytes": self.rss_anon_peak_bytes,
         }
         return plain(d)

@@ -16,7 +16,7 @@ import numba
 
 from .. import _plan
 from ..errors import InputError
-from ..io import AtomicFile, npy_memmap, open_input
+from ..io import AtomicFile, NpyOutput, open_input
 from .chunks import Prefetcher, rows_per_chunk, spans
 from .kernels import lookup, parse_params
 from .report import Report, Timer
@@ -71,7 +71,6 @@ def run(
     file there is replaced only with ``force``. Bad input raises InputError,
     an unwritable output OutputError; both leave nothing behind.
     """
-    started = time.perf_counter()
     spec = lookup(kernel)
     p = parse_params(spec, params)
     if chunk_bytes is None or int(chunk_bytes) < 1:
@@ -94,45 +93,54 @@ def run(
             force,
             progress,
             prefetch,
-            started,
         )
     finally:
         numba.set_num_threads(before)
         src.close()
 
 
-def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, prefetch, started):
+def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, prefetch):
     x = src.array
-    stream = spec.stream(spec, x, p, axis, variant, src.path)
+    rows = rows_per_chunk(x.shape, x.itemsize, chunk_bytes)
+    row_bytes = x.nbytes // x.shape[0]
+    resolved = _plan.variant(variant, rows * row_bytes)
+    setup = time.perf_counter()
+    stream = spec.stream(
+        spec, x, p, axis, resolved if spec.stream.resolves_auto else variant, src.path
+    )
+    setup = time.perf_counter() - setup
     if stream.writes and output is None:
         raise InputError(f"-o: {spec.name} writes an array; give -o PATH")
     if not stream.writes and output is not None:
         raise InputError(f"-o: {spec.name} reports its result; -o is for transforms")
-    rows = rows_per_chunk(x.shape, x.itemsize, chunk_bytes)
     parts = spans(x.shape[0], rows)
-    row_bytes = x.nbytes // x.shape[0]
     timer = Timer()
+    started = time.perf_counter()
     peak = rss_anon()
     out_file = AtomicFile(output, force=force) if stream.writes else None
     try:
-        out = None
+        sink = None
         if out_file is not None:
             shape, dt, fortran = stream.output()
-            out = npy_memmap(out_file, shape, dt, fortran)
+            sink = NpyOutput(out_file, shape, dt, fortran)
         with Prefetcher(src, parts, timer, touch=prefetch) as chunks:
             for a, b in chunks:
+                span = stream.out_span(a, b) if sink else None
+                target = sink.region(*span) if span else None
                 with timer.phase("compute"):
-                    stream.step(a, b, out)
+                    stream.step(a, b, target)
+                if span:
+                    with timer.phase("write"):
+                        sink.done(*span, target)
                 if progress is not None:
                     progress((b - a) * row_bytes)
                 rss = rss_anon()
                 peak = rss if peak is None or (rss or 0) > peak else peak
         with timer.phase("merge"):
-            value = stream.finish(out)
+            value = stream.finish(sink)
         if out_file is not None:
             with timer.phase("write"):
-                out.flush()
-                del out
+                sink.close()
                 value = {"output": out_file.commit()}
     except BaseException:
         if out_file is not None:
@@ -145,7 +153,7 @@ def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, pref
         shape=x.shape,
         axis=stream.axis,
         params=p,
-        variant=_plan.variant(variant, min(x.nbytes, rows * row_bytes)),
+        variant=resolved,
         threads=numba.get_num_threads(),
         chunk_bytes=rows * row_bytes,
         chunks=len(parts),
@@ -153,6 +161,7 @@ def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, pref
         bytes=x.nbytes,
         result=value,
         phases_s=dict(timer.seconds),
+        setup_s=setup,
         rss_anon_peak_bytes=peak,
     )
 

@@ -2,9 +2,9 @@
 
 A stream checks its parameters against the whole input when it is made
 (InputError names what does not fit), then takes the chunks in order:
-``step(a, b, out)`` handles rows a:b of axis 0, writing into ``out`` (the
-output map) where the kernel has an output, and ``finish(out)`` ends the run
-and returns the value to report.
+``step(a, b, out)`` handles rows a:b of axis 0, writing into ``out``, the
+output's rows ``out_span(a, b)``, where the kernel has an output; and
+``finish(sink)`` ends the run and returns the value to report.
 Reductions keep each chunk's merged state and combine them;
 scans and windows carry their state across chunk borders.
 """
@@ -38,11 +38,17 @@ class Stream:
 
     #: whether the kernel writes an output array (a transform)
     writes = False
+    #: False where the kernel's own "auto" knows better than one resolved
+    #: for the chunk size (cumsum keeps a single row on one thread)
+    resolves_auto = True
 
     def __init__(self, spec, x: np.ndarray, params: dict, axis, variant: str, name: str):
         self.spec = spec
         self.x = x
         self.params = params
+        # The runner resolves "auto" for a whole chunk, so that every chunk
+        # (and the probe call that checks the parameters, and compiles) runs
+        # the same variant.
         self.variant = variant
         self.name = name  # the input, for messages
         self.axis = _checked(lambda: _checks.axis(self._axis(axis), x.ndim), name)
@@ -54,10 +60,14 @@ class Stream:
         """(shape, dtype, fortran) of the output array, or None."""
         return None
 
+    def out_span(self, a: int, b: int):
+        """The output rows that input rows a:b fill (None: no output per chunk)."""
+        return (a, b) if self.writes else None
+
     def step(self, a: int, b: int, out) -> None:
         raise NotImplementedError
 
-    def finish(self, out):
+    def finish(self, sink):
         return None
 
 
@@ -68,14 +78,16 @@ class Reduce(Stream):
         super().__init__(*args)
         self.red = self.spec.target
         self.finish_kw = {k: self.params[k] for k in self.spec.finish_params}
+        # with axis=1 every chunk's rows are outputs of their own
+        self.per_row = self.x.ndim == 2 and self.axis == 1
         _checked(
             lambda: self.red.finish(
-                *self.red.chunk(self.x[:1], self.axis), self.x.dtype, **self.finish_kw
+                *self.red.chunk(self.x[:1], self.axis, self.variant, **self.chunk_kw(0, 1)),
+                self.x.dtype,
+                **self.finish_kw,
             ),
             "-p",
         )
-        # with axis=1 every chunk's rows are outputs of their own
-        self.per_row = self.x.ndim == 2 and self.axis == 1
         self.states = []
         self.shape = None
 
@@ -91,7 +103,7 @@ class Reduce(Stream):
         if not self.per_row and len(self.states) >= FOLD:
             self.states = [self.red.combine(self.states)]
 
-    def finish(self, out):
+    def finish(self, sink):
         if self.per_row:
             st, shape = np.concatenate(self.states, axis=0), (self.x.shape[0],)
         else:
@@ -125,7 +137,7 @@ class Map(Stream):
 
     def __init__(self, *args):
         super().__init__(*args)
-        probe = _checked(lambda: self.call(self.x[:1], None, "simd"), "-p")
+        probe = _checked(lambda: self.call(self.x[:1], None, self.variant), "-p")
         self.dtype = probe.dtype
 
     def call(self, x, out, variant):
@@ -135,13 +147,14 @@ class Map(Stream):
         return self.x.shape, self.dtype, self.x.ndim == 2 and not self.x.flags.c_contiguous
 
     def step(self, a, b, out):
-        self.call(self.x[a:b], out[a:b], self.variant)
+        self.call(self.x[a:b], out, self.variant)
 
 
 class Cumsum(Stream):
     """cumsum carrying its accumulators from one chunk to the next."""
 
     writes = True
+    resolves_auto = False
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -153,15 +166,16 @@ class Cumsum(Stream):
         fortran = self.axis is not None and self.x.ndim == 2 and not self.x.flags.c_contiguous
         return shape, scan._result_dtype(self.x.dtype), fortran
 
+    def out_span(self, a, b):
+        if self.axis is None and self.x.ndim == 2:  # the flat output, in C order
+            return a * self.x.shape[1], b * self.x.shape[1]
+        return a, b
+
     def step(self, a, b, out):
-        x = self.x[a:b]
-        if self.axis is None and x.ndim == 2:
-            row = x.shape[1]
-            target = out[a * row : b * row]
-        else:
-            target = out[a:b]
         carry = None if self.per_row else self.carry
-        _, self.carry = scan.cumsum_carry(x, self.axis, carry, out=target, variant=self.variant)
+        _, self.carry = scan.cumsum_carry(
+            self.x[a:b], self.axis, carry, out=out, variant=self.variant
+        )
 
 
 class Window(Stream):
@@ -198,7 +212,7 @@ class Window(Stream):
             self.window,
             self.axis,
             ddof=self.ddof,
-            out=out[a:b],
+            out=out,
             lead=lead,
             length=self.x.shape[self.axis],
             variant=self.variant,
@@ -213,7 +227,7 @@ class Histogram(Stream):
     def __init__(self, *args):
         super().__init__(*args)
         self.bins, self.range = self.params["bins"], self.params["range"]
-        _checked(lambda: H.histogram(self.x[:1], self.bins, self.range), "-p")
+        _checked(lambda: H.histogram(self.x[:1], self.bins, self.range, variant=self.variant), "-p")
         self.pool = BufferPool(max_per_key=1)
         self.counts = np.zeros(self.bins, dtype=np.int64)
 
@@ -228,8 +242,13 @@ class Histogram(Stream):
             H.histogram(self.x[a:b], self.bins, self.range, out=part, variant=self.variant)
             self.counts += part
 
-    def finish(self, out):
+    def out_span(self, a, b):
+        return None  # the counts are written once, at the end
+
+    def finish(self, sink):
+        out = sink.region(0, self.bins)
         out[...] = self.counts
+        sink.done(0, self.bins, out)
 
 
 class Distance(Stream):
@@ -243,11 +262,11 @@ class Distance(Stream):
     def __init__(self, spec, x, params, axis, variant, name):
         super().__init__(spec, x, params, axis, variant, name)
         self.y = open_input(params["y"]).array
-        _checked(lambda: sqeuclidean(x[:1], self.y), "-p y")
+        _checked(lambda: sqeuclidean(x[:1], self.y, variant=variant), "-p y")
 
     def output(self):
         dt = np.float32 if self.x.dtype == self.y.dtype == np.float32 else np.float64
         return (self.x.shape[0], self.y.shape[0]), np.dtype(dt), False
 
     def step(self, a, b, out):
-        sqeuclidean(self.x[a:b], self.y, out=out[a:b], variant=self.variant)
+        sqeuclidean(self.x[a:b], self.y, out=out, variant=self.variant)

@@ -6,14 +6,14 @@ output beside its target and renames it into place only when complete;
 """
 
 from .gen import generate
-from .output import AtomicFile, npy_memmap
+from .output import AtomicFile, NpyOutput
 from .source import Source, open_input, parse_dtype, parse_shape
 
 __all__ = [
     "AtomicFile",
     "Source",
     "generate",
-    "npy_memmap",
+    "NpyOutput",
     "open_input",
     "parse_dtype",
     "parse_shape",

@@ -1,0 +1,46 @@
+"""The ``jitperf`` command: argument parsing and output formatting only.
+
+Each subcommand parses its arguments and calls the library. A JitperfError
+becomes one line on stderr and its exit code (2 for bad input); Ctrl-C exits
+130 and SIGTERM 143, after the library has removed any partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from ..errors import JitperfError
+from . import batch
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jitperf", description="Numba kernels over memory-mapped files, with reports."
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    batch.add_commands(sub)
+    return p
+
+
+def _terminate(signum, frame):
+    # SystemExit unwinds like an exception, so outputs in progress are removed
+    raise SystemExit(128 + signum)
+
+
+def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    if hasattr(signal, "SIGXFSZ"):
+        # past a file size limit a write then fails with EFBIG, which the
+        # output reports, instead of the signal killing the process
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except JitperfError as e:
+        print(f"jitperf: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("jitperf: interrupted", file=sys.stderr)
+        return 130

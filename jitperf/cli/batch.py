@@ -1,0 +1,265 @@
+"""``jitperf run`` and ``jitperf gen``: batch runs over files, and sample files."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+from .. import batch
+from ..batch.kernels import KERNELS
+from ..batch.params import split
+from ..batch.report import PHASES
+from ..batch.runner import output_for
+from ..errors import InputError
+from ..io import AtomicFile, generate
+from ..io.gen import check
+
+
+def _axis(text: str):
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int or 'none', got {text!r}") from None
+
+
+def _kernels_help() -> str:
+    width = max(map(len, KERNELS))
+    lines = [f"  {name:<{width}}  {spec.summary}" for name, spec in KERNELS.items()]
+    return "kernels:\n" + "\n".join(lines)
+
+
+def add_commands(sub) -> None:
+    r = sub.add_parser(
+        "run",
+        help="run a kernel over .npy or raw files, chunk by chunk",
+        description="Run KERNEL over each INPUT (memory-mapped, in chunks along axis 0). "
+        "Reductions print their result; transforms write a .npy to -o.",
+        epilog=_kernels_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("kernel", metavar="KERNEL", help="a kernel name (listed below)")
+    r.add_argument("inputs", metavar="INPUT", nargs="+", help=".npy or raw files, or globs")
+    r.add_argument(
+        "-p",
+        dest="params",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a kernel parameter (repeatable)",
+    )
+    r.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT",
+        help="output .npy of a transform (a folder for several inputs)",
+    )
+    r.add_argument(
+        "--axis",
+        type=_axis,
+        default=None,
+        metavar="A",
+        help="axis of a reduction, window or scan (default: none; windows -1)",
+    )
+    r.add_argument(
+        "--chunk-mb",
+        type=float,
+        default=64.0,
+        metavar="MB",
+        help="chunk size in MiB (default 64; fractions allowed)",
+    )
+    r.add_argument("--variant", default="auto", choices=["auto", "strict", "simd", "parallel"])
+    r.add_argument("--threads", type=int, metavar="N", help="threads for the parallel variant")
+    r.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "json"],
+        help="json: one object per input, one per line",
+    )
+    r.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    r.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    r.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile (pstats) file and print the time split"
+    )
+    r.add_argument(
+        "--no-prefetch",
+        action="store_true",
+        help="do not fault the next chunk in on a worker thread",
+    )
+    raw = r.add_argument_group("raw inputs (files without a .npy header)")
+    raw.add_argument("--dtype", help="element type, e.g. float32 (required for raw files)")
+    raw.add_argument("--shape", help="N or N,C (one may be -1; default: 1-D from the size)")
+    raw.add_argument(
+        "--offset", type=int, default=0, metavar="BYTES", help="bytes to skip before the data"
+    )
+    r.set_defaults(func=cmd_run)
+
+    g = sub.add_parser(
+        "gen",
+        help="write a sample .npy or raw file, in chunks",
+        description="Write a sample array to PATH: .npy with a header, any other name raw.",
+    )
+    g.add_argument("path", metavar="PATH")
+    g.add_argument("--dtype", required=True, help="element type, e.g. float32")
+    g.add_argument("--shape", required=True, help="N or N,C")
+    g.add_argument(
+        "--nan-fraction",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="fraction of NaN values (floats only)",
+    )
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--dist", default="normal", choices=["normal", "uniform"])
+    g.add_argument("--fortran", action="store_true", help="Fortran-ordered .npy")
+    g.add_argument("--force", action="store_true", help="overwrite an existing file")
+    g.add_argument("--no-progress", action="store_true")
+    g.set_defaults(func=cmd_gen)
+
+
+def _expand(patterns) -> list[str]:
+    """Inputs with globs expanded (a pattern matching nothing is an error)."""
+    paths = []
+    for p in patterns:
+        if os.path.exists(p) or not any(c in p for c in "*?["):
+            paths.append(p)
+            continue
+        found = sorted(glob.glob(p))
+        if not found:
+            raise InputError(f"{p}: no file matches")
+        paths.extend(found)
+    return paths
+
+
+def _bar(total: int, disable: bool, desc: str):
+    """A tqdm bar on stderr counting bytes, shown only past one second."""
+    if disable or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        desc=desc,
+        file=sys.stderr,
+        delay=1.0,
+        leave=False,
+        dynamic_ncols=True,
+    )
+
+
+def _input_bytes(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _mib(n) -> str:
+    return "?" if n is None else f"{n / 2**20:.1f} MiB"
+
+
+def format_text(rep) -> str:
+    d = rep.to_dict()
+    head = (
+        f"{d['kernel']}  {d['input']}  {d['dtype']} {tuple(d['shape'])}  axis={d['axis']}  "
+        f"{d['variant']} x{d['threads']}  {d['chunks']} chunks of {_mib(d['chunk_bytes'])}"
+    )
+    res = d["result"]
+    if isinstance(res, dict):
+        width = max(map(len, res))
+        body = "\n".join(f"  {k:<{width}}  {v}" for k, v in res.items())
+    else:
+        body = f"  result  {res}"
+    tail = (
+        f"  {d['elapsed_s']:.3f} s  {d['gbps']:.2f} GB/s  "
+        f"peak RssAnon {_mib(d['rss_anon_peak_bytes'])}"
+    )
+    return "\n".join([head, body, tail])
+
+
+def _print_split(phases: dict, path: str) -> None:
+    total = sum(phases.values()) or 1.0
+    parts = ", ".join(f"{k} {phases[k]:.3f} s ({100 * phases[k] / total:.0f}%)" for k in PHASES)
+    print(f"profile: {parts}; pstats in {path}", file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    paths = _expand(args.inputs)
+    several = len(paths) > 1
+    if several and args.output is not None and not os.path.isdir(args.output):
+        raise InputError(f"-o {args.output}: expected a folder for {len(paths)} inputs")
+    params = split(args.params)
+    profile_out = AtomicFile(args.profile, force=args.force) if args.profile else None
+    prof = cProfile.Profile() if profile_out else None
+    phases = dict.fromkeys(PHASES, 0.0)
+    with profile_out if profile_out else contextlib.nullcontext():
+        for path in paths:
+            bar = _bar(_input_bytes(path), args.no_progress, os.path.basename(path))
+            try:
+                if prof:
+                    prof.enable()
+                rep = batch.run(
+                    args.kernel,
+                    path,
+                    params=params,
+                    axis=args.axis,
+                    output=output_for(path, args.kernel, args.output, several),
+                    chunk_bytes=max(1, int(args.chunk_mb * 2**20)),
+                    variant=args.variant,
+                    threads=args.threads,
+                    force=args.force,
+                    dtype=args.dtype,
+                    shape=args.shape,
+                    offset=args.offset,
+                    progress=bar.update if bar else None,
+                    prefetch=not args.no_prefetch,
+                )
+            finally:
+                if prof:
+                    prof.disable()
+                if bar:
+                    bar.close()
+            for k in PHASES:
+                phases[k] += rep.phases_s.get(k, 0.0)
+            if args.format == "json":
+                print(json.dumps(rep.to_dict()), flush=True)
+            else:
+                print(format_text(rep), flush=True)
+        if prof:
+            prof.dump_stats(profile_out.path)
+            profile_out.commit()
+            _print_split(phases, args.profile)
+    return 0
+
+
+def cmd_gen(args) -> int:
+    dt, shape = check(args.dtype, args.shape, args.nan_fraction, args.dist)
+    total = dt.itemsize * int(np.prod(shape))
+    bar = _bar(total, args.no_progress, os.path.basename(args.path))
+    try:
+        path = generate(
+            args.path,
+            dt,
+            shape,
+            nan_fraction=args.nan_fraction,
+            seed=args.seed,
+            dist=args.dist,
+            fortran=args.fortran,
+            force=args.force,
+            progress=bar.update if bar else None,
+        )
+    finally:
+        if bar:
+            bar.close()
+    print(f"wrote {path}: {dt} {shape}, {total / 2**20:.1f} MiB", file=sys.stderr)
+    return 0

@@ -200,5 +200,6 @@ def test_bad_input(name):
 @pytest.mark.parametrize("drv", [W._MOVE_SUM, W._MOVE_STD], ids=["sum", "std"])
 def test_simd_does_not_vectorize(drv):
     x = np.ones((1, 1024), np.float32)
-    remarks = vectorized_loops(drv, "simd", x, np.empty_like(x), 1, 63, (64, 1.0))
+    state = np.zeros((1, 1, W.STATE))
+    remarks = vectorized_loops(drv, "simd", x, np.empty_like(x), 1, 63, state, (64, 1.0))
     assert remarks and not any(r.vectorized for r in remarks), remarks

@@ -192,10 +192,17 @@ class Window(Stream):
         self.along = x.ndim == 1 or ax == 0  # the window runs across chunks
         self.window = self.params["window"]
         self.ddof = self.params.get("ddof", 0)
+        self.carry = None
         probe = x[:1] if self.along else x[:1, :]
         _checked(
-            lambda: windows.moving(
-                self.spec.target, probe, self.window, ax, ddof=self.ddof, length=x.shape[ax], lead=0
+            lambda: windows.moving_carry(
+                self.spec.target,
+                probe,
+                self.window,
+                ax,
+                ddof=self.ddof,
+                length=x.shape[ax],
+                variant=self.variant,
             ),
             "-p",
         )
@@ -205,12 +212,24 @@ class Window(Stream):
         return self.x.shape, dt, self.x.ndim == 2 and not self.x.flags.c_contiguous
 
     def step(self, a, b, out):
-        lead = min(a, self.window - 1) if self.along else 0
-        windows.moving(
+        if not self.along:
+            windows.moving(
+                self.spec.target,
+                self.x[a:b],
+                self.window,
+                self.axis,
+                ddof=self.ddof,
+                out=out,
+                variant=self.variant,
+            )
+            return
+        lead = min(a, self.window)
+        _, self.carry = windows.moving_carry(
             self.spec.target,
             self.x[a - lead : b],
             self.window,
             self.axis,
+            self.carry,
             ddof=self.ddof,
             out=out,
             lead=lead,

@@ -52,20 +52,22 @@ def map_rows(x, out, nblocks, params):
 
 
 @kernel(parallel=True)
-def window_rows(x, out, nblocks, halo, params):
-    """As map_rows, but each block also sees the ``halo`` inputs before it.
+def window_rows(x, out, nblocks, halo, state, params):
+    """As map_rows, but each block also sees the inputs before it.
 
     x may start ``lead = x.shape[1] - out.shape[1]`` inputs before out's first
-    (the tail of a previous chunk); out[i, j] belongs to x[i, lead + j]. The
-    block kernel gets x from lo-h to hi and out[i, lo:hi], with h =
-    min(halo, lo + lead), so a moving window starts every block warm.
+    (the tail of a previous chunk); out[i, j] belongs to x[i, lead + j].
+    Block b > 0 gets the ``halo`` inputs before it, to warm up its window;
+    block 0 gets all ``lead`` ones. ``state[i, b]`` is the block's running
+    state: the block resumes from it where it is marked as set (block 0 of
+    a chunk that continues another) and leaves its final state there.
     """
     n = out.shape[1]
     lead = x.shape[1] - n
     for t in prange(x.shape[0] * nblocks):
         i, b, lo, hi = span(t, nblocks, n)
-        start = max(lo - halo, -lead)
-        block(x[i, lead + start : lead + hi], out[i, lo:hi], params)
+        start = -lead if b == 0 else max(lo - halo, -lead)
+        block(x[i, lead + start : lead + hi], out[i, lo:hi], state[i, b], params)
 
 
 @kernel(parallel=True)

@@ -28,19 +28,40 @@ from . import _drivers
 # only while an inf is inside it.
 
 
+# A block's running state, carried from one chunk to the next: a flag (set
+# once the state is valid), the float64 state, then the positions the
+# kernels remember, counted from the end of the block's inputs (so that the
+# next chunk, whose inputs start elsewhere, can place them again).
+STATE = 8
+SET, ACC, M2, START, BAD, NAN, POS, NEG = range(STATE)
+
+
 @kernel(ELEMENTWISE)
-def _move_sum(xs, outs, p):
+def _move_sum(xs, outs, st, p):
     # p = (window, scale): scale 1.0 for the sum, 1 / window for the mean (a
     # multiply: a divide per element cost a third of the throughput).
     w, scale = p
-    h = xs.shape[0] - outs.shape[0]  # warm-up inputs before this block
-    acc = 0.0
-    start = 0  # first index of the current finite run
-    bad_at = -1  # last index of a non-finite input of any kind
-    nan_at = -1  # ... and of a NaN, a +inf and a -inf
-    pos_at = -1
-    neg_at = -1
-    for k in range(xs.shape[0]):
+    n = xs.shape[0]
+    h = n - outs.shape[0]  # inputs before this block's first output
+    if st[0] != 0.0:
+        # Resume: the state is that of a run that ended at xs[h - 1].
+        k0 = h
+        acc = st[1]
+        start = int(st[3]) + h
+        bad_at = int(st[4]) + h
+        nan_at = int(st[5]) + h
+        pos_at = int(st[6]) + h
+        neg_at = int(st[7]) + h
+    else:
+        # Warm up from xs[0], h inputs before the first output.
+        k0 = 0
+        acc = 0.0
+        start = 0  # first index of the current finite run
+        bad_at = -1  # last index of a non-finite input of any kind
+        nan_at = -1  # ... and of a NaN, a +inf and a -inf
+        pos_at = -1
+        neg_at = -1
+    for k in range(k0, n):
         v = np.float64(xs[k])
         if v - v == 0.0:  # finite
             if k - start >= w:
@@ -74,19 +95,35 @@ def _move_sum(xs, outs, p):
             else:
                 r = -np.inf
             outs[k - h] = r
+    st[0] = 1.0
+    st[1] = acc
+    st[3] = start - n
+    st[4] = bad_at - n
+    st[5] = nan_at - n
+    st[6] = pos_at - n
+    st[7] = neg_at - n
 
 
 @kernel(ELEMENTWISE)
-def _move_std(xs, outs, p):
+def _move_std(xs, outs, st, p):
     # p = (window, 1 / (window - ddof), or NaN where window <= ddof).
     w, inv = p
-    h = xs.shape[0] - outs.shape[0]
+    n = xs.shape[0]
+    h = n - outs.shape[0]
     invw = 1.0 / w
-    mean = 0.0
-    m2 = 0.0
-    start = 0
-    bad_at = -1  # last non-finite input: any window holding it is NaN
-    for k in range(xs.shape[0]):
+    if st[0] != 0.0:  # resume, as in _move_sum
+        k0 = h
+        mean = st[1]
+        m2 = st[2]
+        start = int(st[3]) + h
+        bad_at = int(st[4]) + h
+    else:
+        k0 = 0
+        mean = 0.0
+        m2 = 0.0
+        start = 0
+        bad_at = -1  # last non-finite input: any window holding it is NaN
+    for k in range(k0, n):
         v = np.float64(xs[k])
         if v - v == 0.0:
             c = k - start + 1  # values in the state once v is in
@@ -115,6 +152,11 @@ def _move_std(xs, outs, p):
                 outs[k - h] = np.sqrt(m2 * inv)
             else:
                 outs[k - h] = np.nan
+    st[0] = 1.0
+    st[1] = mean
+    st[2] = m2
+    st[3] = start - n
+    st[4] = bad_at - n
 
 
 _MOVE_SUM = _drivers.window_rows.bind(block=_move_sum)
@@ -150,14 +192,23 @@ MOVING = {
 }
 
 
-def moving(name, x, window, axis=-1, *, ddof=0, out=None, lead=0, length=None, variant="auto"):
-    """The moving statistic ``name`` (a key of MOVING) of x along ``axis``.
+def moving(name, x, window, axis=-1, *, ddof=0, out=None, variant="auto"):
+    """The moving statistic ``name`` (a key of MOVING) of x along ``axis``."""
+    return moving_carry(name, x, window, axis, ddof=ddof, out=out, variant=variant)[0]
 
-    ``lead`` inputs at the start of the axis come before the outputs': they
-    are the last window-1 (or all, if fewer) inputs of a previous chunk, so
-    that chunks computed one after another give one in-memory call's result
-    bit for bit. ``length`` is the whole axis the window must fit in
-    (default: x's).
+
+def moving_carry(
+    name, x, window, axis=-1, carry=None, *, ddof=0, out=None, lead=0, length=None, variant="auto"
+):
+    """moving() of x as the continuation of a previous chunk: (out, carry).
+
+    The first ``lead`` inputs along the axis come before the outputs': the
+    last ``window`` inputs of the previous chunk (all of them, if fewer).
+    ``carry`` is the running state that chunk returned, one row of STATE
+    floats per row walked (None: start afresh, warming up over the lead).
+    Chunks computed one after another then give one in-memory call's result
+    bit for bit in the strict and simd variants. ``length`` is the whole
+    axis the window must fit in (default: x's).
     """
     drv, params = MOVING[name]
     x = _checks.array(x)
@@ -178,11 +229,16 @@ def moving(name, x, window, axis=-1, *, ddof=0, out=None, lead=0, length=None, v
     (xv,) = _plan.along(ax, x)
     (ov,) = _plan.along(ax, out)
     rows, n = ov.shape
+    if carry is not None:
+        carry = _checks.out(carry, (rows, STATE), np.float64, "carry")
     # A block re-reads window-1 inputs before it; at most n // w blocks keep
     # that re-reading below the block's own length.
     nb = min(_plan.nblocks(v, rows, n), max(1, n // w))
-    drv(v, xv, ov, nb, w - 1, params(w, ddof))
-    return out
+    state = np.zeros((rows, nb, STATE))
+    if carry is not None:
+        state[:, 0] = carry
+    drv(v, xv, ov, nb, w - 1, state, params(w, ddof))
+    return out, state[:, -1].copy()
 
 
 def moving_sum(x, window, axis=-1, *, out=None, variant="auto"):

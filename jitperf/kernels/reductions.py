@@ -494,35 +494,48 @@ def _candidates(drv, name: str, smallest: bool):
 
     def partial(x, ax, variant, start=0):
         params = (_identity(x.dtype, smallest), False)
-        p = R.reduce(drv, x, ax, variant, 1, np.int64, nonempty=name, params=params)
+        fortran = ax is None and x.ndim == 2 and not x.flags.c_contiguous and x.flags.f_contiguous
+        # A Fortran x is searched column by column (its memory order); each
+        # column's first best, at C index row * ncols + col, is a candidate.
+        p = R.reduce(
+            drv, x, 0 if fortran else ax, variant, 1, np.int64, nonempty=name, params=params
+        )
         view, nb = p.view, p.nblocks
         n = view.shape[1]
         # Block-local indices to positions in the view's rows.
         pos = p.state[:, :, 0] + (np.arange(nb) * n) // nb  # (rows, nblocks)
         vals = np.take_along_axis(view, pos, axis=1)
-        if p.shape == () and view.shape[0] != 1:  # strided 2-D: rows are x's rows
+        if fortran:
+            pos = pos * x.shape[1] + np.arange(x.shape[1])[:, None]
+        elif ax is None and view.shape[0] != 1:  # strided 2-D: rows are x's rows
             pos = np.arange(view.shape[0])[:, None] * x.shape[1] + pos
-        elif p.shape == () and x.ndim == 2 and not x.flags.c_contiguous:
-            # an F-ordered x was walked in its memory order: back to C order
-            col, row = np.divmod(pos, x.shape[0])
-            pos = row * x.shape[1] + col
-        if p.shape == ():  # one output: the candidates of all rows, in C order
+        if ax is None:  # one output: the candidates of all rows
             pos, vals = pos.reshape(1, -1), vals.reshape(1, -1)
         st = np.empty(pos.shape, dtype=[("value", x.dtype), ("index", np.int64)])
         st["value"] = vals
         st["index"] = pos + start
-        return st, p.shape
+        return st, () if ax is None else p.shape
 
     return partial
 
 
 def _pick(pick):
-    """A merge() keeping, per output, the first candidate ``pick`` chooses
-    (np.argmin/np.argmax: the first NaN, else the first best value)."""
+    """A merge() keeping, per output, the best candidate as ``pick`` chooses
+    it (np.argmin/np.argmax: NaN first, as numpy), and of equal ones the one
+    with the smallest index: numpy's first occurrence in C order."""
 
     def merge(st: np.ndarray) -> np.ndarray:
-        best = pick(st["value"], axis=1)
-        return st[np.arange(st.shape[0]), best]
+        v = st["value"]
+        rows = np.arange(st.shape[0])
+        best = v[rows, pick(v, axis=1)][:, None]
+        same = v == best
+        if v.dtype.kind == "f":
+            same |= np.isnan(v) & np.isnan(best)
+        last = np.iinfo(np.int64).max
+        out = np.empty(st.shape[0], dtype=st.dtype)
+        out["value"] = best[:, 0]
+        out["index"] = np.where(same, st["index"], last).min(axis=1)
+        return out
 
     return merge
 

@@ -1,7 +1,7 @@
 """The demo: jitperf's kernels over a memory-mapped sample, with throughput.
 
-It writes a sample .npy in chunks (never the whole array in memory), maps it
-read-only, and runs each kernel in the "auto" variant, printing the result
+It writes a sample .npy in chunks with jitperf.io.generate (never the whole
+array in memory), maps it read-only, and runs each kernel in the "auto" variant, printing the result
 and GB/s. Run it through scripts/demo, which sets up .venv first.
 """
 
@@ -17,19 +17,7 @@ import numba
 import numpy as np
 
 import jitperf as jp
-
-
-def write_sample(path: str, n: int, dtype: str, nan_fraction: float, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n,))
-    step = 1 << 22
-    for lo in range(0, n, step):
-        chunk = rng.random(min(step, n - lo)).astype(dtype)
-        if nan_fraction:
-            chunk[rng.random(chunk.size) < nan_fraction] = np.nan
-        out[lo : lo + chunk.size] = chunk
-    out.flush()
-    del out
+from jitperf.io import generate
 
 
 def timed(fn, repeat: int):
@@ -107,7 +95,9 @@ def main(argv=None) -> int:
     n = int(args.size_mb * (1 << 20)) // itemsize
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "sample.npy")
-        write_sample(path, n, args.dtype, args.nan_fraction, args.seed)
+        generate(
+            path, args.dtype, str(n), nan_fraction=args.nan_fraction, seed=args.seed, dist="uniform"
+        )
         x = np.load(path, mmap_mode="r")
         print(f"sample: {path} {args.dtype} n={n:,} ({x.nbytes / 2**20:.0f} MiB), memory-mapped")
         print(f"threads: {numba.get_num_threads()}  variant: auto\n")

@@ -250,3 +250,22 @@ def test_axis_reductions_across_the_contiguous_axis(variant):
     np.testing.assert_array_equal(jp.nancount(x, axis=0, variant=variant), (~np.isnan(x)).sum(0))
     s = jp.stats(x, axis=0, variant=variant)
     np.testing.assert_allclose(s.var(), np.nanvar(x.astype(np.float64), axis=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("variant", ["simd", "parallel"])
+def test_arg_ties_and_nans_resolve_in_c_order_for_any_layout(variant):
+    # A Fortran array is searched in its memory order; ties and NaNs must
+    # still resolve to the first occurrence in C order, as numpy's do.
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        n, c = rng.integers(2, 40, 2)
+        x = rng.integers(0, 3, (n, c)).astype(np.float32)
+        x[rng.random(x.shape) < 0.05] = np.nan
+        for y in (x, np.asfortranarray(x), x[::2], x[:, ::-1]):
+            for axis in (None, 0, 1):
+                for ours, ref in ((jp.argmin, np.argmin), (jp.argmax, np.argmax)):
+                    got = ours(y, axis=axis, variant=variant)
+                    np.testing.assert_array_equal(got, ref(y, axis=axis))
+    big = np.asfortranarray(rng.integers(0, 3, (300_000, 4)).astype(np.int8))
+    assert jp.argmin(big, variant=variant) == np.argmin(big)
+    assert jp.argmax(big, variant=variant) == np.argmax(big)

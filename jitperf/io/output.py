@@ -161,7 +161,8 @@ class NpyOutput:
         self.out = out
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
-        self.pool = pool if pool is not None else BufferPool(max_per_key=2)
+        self.pool = pool if pool is not None else BufferPool(max_per_key=1)
+        self.buf = None  # the scratch rows of a C-ordered output, reused
         self.next = 0
         header = npy_header(self.shape, self.dtype, fortran)
         out.write(header)
@@ -177,13 +178,18 @@ class NpyOutput:
             raise ValueError(f"rows {lo}:{hi} out of order (expected {self.next}:)")
         if self.map is not None:
             return self.map[lo:hi]
-        return self.pool.get((hi - lo,) + self.shape[1:], self.dtype)
+        if self.buf is None or self.buf.shape[0] < hi - lo:
+            # one buffer of the largest region so far: the shorter last
+            # chunk takes a view of it rather than a second buffer
+            if self.buf is not None:
+                self.pool.put(self.buf)
+            self.buf = self.pool.get((hi - lo,) + self.shape[1:], self.dtype)
+        return self.buf[: hi - lo]
 
     def done(self, lo: int, hi: int, region: np.ndarray) -> None:
         self.next = hi
         if self.map is None:
             self.out.write(region)
-            self.pool.put(region)
 
     def close(self) -> None:
         """Flush a map; call before the AtomicFile commits."""
@@ -192,3 +198,6 @@ class NpyOutput:
         if self.map is not None:
             self.map.flush()
             self.map = None
+        if self.buf is not None:
+            self.pool.put(self.buf)
+            self.buf = None

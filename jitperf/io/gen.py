@@ -21,19 +21,23 @@ DISTS = ("normal", "uniform")
 
 
 def _block(dt: np.dtype, n: int, dist: str, nan_fraction: float, rng) -> np.ndarray:
-    """n values: normal N(0, 1) or uniform [0, 1) for floats; for integers the
-    same scaled by 100 (normal) or over [0, 100) (uniform), clipped to dt."""
-    if dist == "normal":
-        v = rng.standard_normal(n, dtype=np.float64)
-    else:
-        v = rng.random(n, dtype=np.float64)
+    """n values: normal N(0, 1) or uniform [0, 1) for floats, drawn in the
+    dtype itself (a float64 draw rounded to float32 can reach 1.0); for
+    integers N(0, 1) * 100 rounded, or uniform over [0, 100), clipped to dt."""
     if dt.kind == "f":
-        v = v.astype(dt)
+        if dist == "normal":
+            v = rng.standard_normal(n, dtype=dt)
+        else:
+            v = rng.random(n, dtype=dt)
         if nan_fraction:
             v[rng.random(n) < nan_fraction] = np.nan
         return v
+    if dist == "normal":
+        v = np.rint(rng.standard_normal(n) * 100)
+    else:
+        v = rng.integers(0, 100, n)
     info = np.iinfo(dt)
-    return np.clip(np.rint(v * 100), info.min, info.max).astype(dt)
+    return np.clip(v, info.min, info.max).astype(dt)
 
 
 def check(dtype, shape, nan_fraction: float, dist: str):

@@ -11,6 +11,7 @@ not match the dtype, shape and offset asked for.
 from __future__ import annotations
 
 import mmap
+import operator
 import os
 import stat
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ MAX_HEADER = 10_000
 
 def parse_dtype(text, what: str = "--dtype") -> np.dtype:
     """A supported dtype from its numpy name (float32, f4, <i8, ...)."""
+    if text is None:
+        raise InputError(f"{what}: expected a dtype (one of {_DTYPES})")
     try:
         dt = np.dtype(text)
     except TypeError:
@@ -46,8 +49,8 @@ def parse_shape(text, what: str = "--shape") -> tuple[int, ...]:
     else:
         parts = [p.strip() for p in str(text).split(",")]
     try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
+        shape = tuple(int(p) if isinstance(p, str) else operator.index(p) for p in parts)
+    except (TypeError, ValueError):
         raise InputError(f"{what}: expected N or N,C with integers, got {text!r}") from None
     if not 1 <= len(shape) <= 2:
         raise InputError(f"{what}: expected 1 or 2 dimensions, got {len(shape)}")
@@ -97,12 +100,14 @@ class Source:
                 self._map.madvise(option, lo, hi - lo)
 
     def pages(self, start: int, stop: int):
-        """uint8 views of the first byte of every page of rows start:stop."""
-        return [
-            np.frombuffer(self._map, np.uint8, length, begin)[::PAGE]
-            for begin, length in self.byte_ranges(start, stop)
-            if length
-        ]
+        """uint8 views of one byte in every page that rows start:stop touch
+        (the first byte of each page, from the one holding the first row)."""
+        views = []
+        for begin, length in self.byte_ranges(start, stop):
+            if length:
+                lo = begin - begin % PAGE
+                views.append(np.frombuffer(self._map, np.uint8, begin + length - lo, lo)[::PAGE])
+        return views
 
     def close(self) -> None:
         """Unmap, once no view of the array is left (otherwise the GC will)."""

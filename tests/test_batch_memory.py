@@ -190,20 +190,25 @@ def test_batch_rss_anon_stays_within_a_few_chunks(tmp_path):
     base = res["baseline"]
     print()
     print(
-        f"input {mib(file_bytes):.0f} MiB float32 ({ROWS} x {COLUMNS}), chunk {mib(CHUNK):.0f} MiB; "
+        f"input {mib(file_bytes):.0f} MiB float32 ({ROWS} x {COLUMNS}), "
+        f"chunk {mib(CHUNK):.0f} MiB; "
         f"generate {gen_s:.2f} s; child process {child_s:.2f} s"
     )
     print(
         f"RssAnon at start {mib(res['start']):.1f} MiB, warmed baseline {mib(base):.1f} MiB; "
         f"bound: growth <= {mib(BOUND):.0f} MiB"
     )
-    print(f"{'kernel':12s} {'chunks':>6s} {'report':>12s} {'sampled':>12s} {'samples':>7s} {'time':>7s}")
+    print(
+        f"{'kernel':12s} {'chunks':>6s} {'report':>12s} {'sampled':>12s} "
+        f"{'samples':>7s} {'time':>7s}"
+    )
     failures = []
     for kernel, e in res["kernels"].items():
         report_growth = e["report_peak"] - base
         sampled_growth = e["sampled_peak"] - base
         print(
-            f"{kernel:12s} {e['chunks']:6d} {mib(report_growth):+9.1f} MiB {mib(sampled_growth):+9.1f} MiB "
+            f"{kernel:12s} {e['chunks']:6d} {mib(report_growth):+9.1f} MiB "
+            f"{mib(sampled_growth):+9.1f} MiB "
             f"{e['samples']:7d} {e['elapsed_s']:6.2f}s"
         )
         assert e["chunks"] >= 32, e

@@ -450,9 +450,7 @@ def pages_of(src, ranges):
     return out
 
 
-@pytest.mark.parametrize(
-    "kind", ["npy-1d", "npy-C", "npy-F", "raw-aligned", "raw-offset"]
-)
+@pytest.mark.parametrize("kind", ["npy-1d", "npy-C", "npy-F", "raw-aligned", "raw-offset"])
 def test_pages_one_byte_per_page(tmp_path, kind):
     n = 4 * PAGE  # uint8 1-D / float32 rows
     if kind == "npy-1d":
@@ -590,7 +588,7 @@ def test_parse_shape_refuses(text):
 
 @pytest.mark.parametrize("given", [(2.5, 3), [1.9], (4, 0.5), ("2", 1.5)])
 def test_parse_shape_refuses_non_integer_sizes(given):
-    """"5.0" is refused as a size, so a float in a tuple must be too, not
+    """ "5.0" is refused as a size, so a float in a tuple must be too, not
     silently truncated to an int (2.5 -> 2)."""
     with pytest.raises(InputError, match=r"^--shape:"):
         parse_shape(given)

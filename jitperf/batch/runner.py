@@ -117,8 +117,10 @@ def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, pref
     timer = Timer()
     started = time.perf_counter()
     peak = rss_anon()
-    out_file = AtomicFile(output, force=force) if stream.writes else None
+    out_file = None
     try:
+        if stream.writes:
+            out_file = AtomicFile(output, force=force)
         sink = None
         if out_file is not None:
             shape, dt, fortran = stream.output()

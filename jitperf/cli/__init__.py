@@ -30,12 +30,14 @@ def _terminate(signum, frame):
 
 
 def main(argv=None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    argv = batch.join_negative_shape(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
+    handlers = {signal.SIGTERM: _terminate}
     if hasattr(signal, "SIGXFSZ"):
         # past a file size limit a write then fails with EFBIG, which the
         # output reports, instead of the signal killing the process
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    args = parser().parse_args(argv)
+        handlers[signal.SIGXFSZ] = signal.SIG_IGN
+    before = {s: signal.signal(s, h) for s, h in handlers.items()}
     try:
         return args.func(args)
     except JitperfError as e:
@@ -44,3 +46,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("jitperf: interrupted", file=sys.stderr)
         return 130
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)

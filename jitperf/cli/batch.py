@@ -7,10 +7,9 @@ import contextlib
 import cProfile
 import glob
 import json
+import math
 import os
 import sys
-
-import numpy as np
 
 from .. import batch
 from ..batch.kernels import KERNELS
@@ -29,6 +28,16 @@ def _axis(text: str):
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an int or 'none', got {text!r}") from None
+
+
+def join_negative_shape(argv: list[str]) -> list[str]:
+    """``--shape -1,C`` as ``--shape=-1,C``: argparse would read -1,C as an option."""
+    out = list(argv)
+    for i in range(len(out) - 1):
+        if out[i] == "--shape" and out[i + 1].startswith("-"):
+            out[i : i + 2] = [f"--shape={out[i + 1]}"]
+            break
+    return out
 
 
 def _kernels_help() -> str:
@@ -194,6 +203,8 @@ def _print_split(phases: dict, path: str) -> None:
 
 
 def cmd_run(args) -> int:
+    if not (math.isfinite(args.chunk_mb) and args.chunk_mb > 0):
+        raise InputError(f"--chunk-mb: expected a size in MiB > 0, got {args.chunk_mb}")
     paths = _expand(args.inputs)
     several = len(paths) > 1
     if several and args.output is not None and not os.path.isdir(args.output):
@@ -244,7 +255,7 @@ def cmd_run(args) -> int:
 
 def cmd_gen(args) -> int:
     dt, shape = check(args.dtype, args.shape, args.nan_fraction, args.dist)
-    total = dt.itemsize * int(np.prod(shape))
+    total = dt.itemsize * math.prod(shape)
     bar = _bar(total, args.no_progress, os.path.basename(args.path))
     try:
         path = generate(

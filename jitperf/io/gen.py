@@ -8,7 +8,9 @@ header; any other path gets raw bytes.
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 
 import numpy as np
 
@@ -46,6 +48,8 @@ def check(dtype, shape, nan_fraction: float, dist: str):
     shp = parse_shape(shape)
     if any(s < 1 for s in shp):
         raise InputError(f"--shape: expected sizes >= 1, got {','.join(map(str, shp))}")
+    if math.prod(shp) * dt.itemsize > sys.maxsize:
+        raise InputError(f"--shape: {','.join(map(str, shp))} is more than a file can hold")
     if dist not in DISTS:
         raise InputError(f"--dist: expected one of {', '.join(DISTS)}, got {dist!r}")
     if not 0.0 <= nan_fraction <= 1.0:
@@ -75,7 +79,7 @@ def generate(
     """
     path = os.fspath(path)
     dt, shp = check(dtype, shape, nan_fraction, dist)
-    total = int(np.prod(shp))
+    total = math.prod(shp)
     is_npy = path.endswith(".npy")
     if fortran and not is_npy:
         raise InputError(f"{path}: --fortran needs a .npy path (raw files have no order)")

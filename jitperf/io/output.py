@@ -9,8 +9,11 @@ fails before the run starts, not as a SIGBUS halfway through a memory map.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import math
 import os
+import signal
 import tempfile
 
 import numpy as np
@@ -50,17 +53,28 @@ class AtomicFile:
         check_target(self.target, force)
         folder = os.path.dirname(os.path.abspath(self.target))
         name = os.path.basename(self.target)
-        try:
-            self.fd, self.path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-        except OSError as e:
-            raise OutputError(f"{self.target}: cannot write in {folder} ({_reason(e)})") from None
-        os.fchmod(self.fd, 0o666 & ~_umask())  # mkstemp's 0600 is not what a user expects
-        self.done = False
+        self.fd, self.done = -1, False
+        with _signals_held():  # no interrupt between creating the file and owning it
+            try:
+                self.fd, self.path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            except OSError as e:
+                raise OutputError(
+                    f"{self.target}: cannot write in {folder} ({_reason(e)})"
+                ) from None
+            try:
+                os.fchmod(self.fd, 0o666 & ~_umask())  # mkstemp's 0600 is not what users expect
+            except BaseException:
+                self.abort()
+                raise
 
     def reserve(self, nbytes: int) -> None:
         """Allocate the file's blocks now, so that writes cannot run out of room."""
         try:
             os.posix_fallocate(self.fd, 0, nbytes)
+        except OverflowError:
+            raise OutputError(
+                f"{self.target}: {nbytes} bytes is more than a file can hold"
+            ) from None
         except OSError as e:
             raise OutputError(
                 f"{self.target}: cannot reserve {nbytes} bytes ({_reason(e)})"
@@ -80,16 +94,17 @@ class AtomicFile:
             os.fsync(self.fd)
             os.close(self.fd)
             self.fd = -1
-            if self.force:
-                os.replace(self.path, self.target)
-            else:
-                os.link(self.path, self.target)  # fails if the target appeared meanwhile
-                os.unlink(self.path)
+            with _signals_held():  # the target and the temp file: one, never both
+                if self.force:
+                    os.replace(self.path, self.target)
+                else:
+                    os.link(self.path, self.target)  # fails if the target appeared meanwhile
+                    os.unlink(self.path)
+                self.done = True
         except FileExistsError:
             raise OutputExists(f"{self.target}: exists (use --force to overwrite)") from None
         except OSError as e:
             raise OutputError(f"{self.target}: cannot finish the write ({_reason(e)})") from None
-        self.done = True
         _fsync_folder(self.target)
         return self.target
 
@@ -110,6 +125,18 @@ class AtomicFile:
         if kind is not None or not self.done:
             self.abort()
         return False
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM back (delivered on exit) around a step that
+    must not be cut in two."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _umask() -> int:
@@ -166,7 +193,7 @@ class NpyOutput:
         self.next = 0
         header = npy_header(self.shape, self.dtype, fortran)
         out.write(header)
-        out.reserve(len(header) + self.dtype.itemsize * int(np.prod(self.shape)))
+        out.reserve(len(header) + self.dtype.itemsize * math.prod(self.shape))
         self.map = None
         if fortran:
             self.map = np.memmap(

@@ -10,6 +10,7 @@ not match the dtype, shape and offset asked for.
 
 from __future__ import annotations
 
+import math
 import mmap
 import operator
 import os
@@ -153,6 +154,8 @@ def _npy_header(path: str, f) -> tuple[tuple, bool, np.dtype, int]:
         raise InputError(f"{path}: not a valid .npy header ({reason})") from None
     if dt.hasobject:
         raise InputError(f"{path}: object arrays need pickle, which jitperf never loads")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+        raise InputError(f"{path}: not a valid .npy header (shape {shape!r})")
     return shape, fortran, dt, f.tell()
 
 
@@ -160,7 +163,7 @@ def _sized(path: str, shape, itemsize: int, nbytes: int) -> tuple[int, ...]:
     """``shape`` with its -1 (or, for None, a 1-D shape) sized from nbytes."""
     if shape is None:
         shape = (-1,)
-    known = itemsize * int(np.prod([s for s in shape if s != -1]))
+    known = itemsize * math.prod([s for s in shape if s != -1])
     if -1 in shape:
         if known == 0 or nbytes % known:
             what = "the dtype size" if len(shape) == 1 else f"a row of shape {shape}"
@@ -197,7 +200,7 @@ def open_input(path, *, dtype=None, shape=None, offset: int = 0) -> Source:
                 dt = parse_dtype(dt, "dtype")
             except InputError as e:
                 raise InputError(f"{path}: {e}") from None
-            need = start + dt.itemsize * int(np.prod(shp))
+            need = start + dt.itemsize * math.prod(shp)
             if size < need:
                 raise InputError(
                     f"{path}: truncated: the header promises {need - start} bytes of data, "
@@ -217,7 +220,7 @@ def open_input(path, *, dtype=None, shape=None, offset: int = 0) -> Source:
             )
         if len(shp) not in (1, 2):
             raise InputError(f"{path}: expected a 1-D or 2-D array, got shape {shp}")
-        if int(np.prod(shp)) == 0:
+        if math.prod(shp) == 0:
             raise InputError(f"{path}: the array has no elements (shape {shp})")
         m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     order = "F" if fortran else "C"

@@ -173,3 +173,13 @@ def test_help_lists_every_kernel(capsys):
     out = capsys.readouterr().out
     for name in jitperf.batch.KERNELS:
         assert f"  {name} " in out
+
+
+def test_touch_ahead_gives_the_same_result(sample, capsys):
+    assert main(["run", "nansum", sample, "--chunk-mb", "0.01", "--format", "json"]) == 0
+    assert (
+        main(["run", "nansum", sample, "--chunk-mb", "0.01", "--format", "json", "--touch-ahead"])
+        == 0
+    )
+    a, b = _json_lines(capsys.readouterr().out)
+    assert a["result"] == b["result"] and a["chunks"] == b["chunks"] > 1

@@ -61,14 +61,16 @@ def run(
     shape=None,
     offset: int = 0,
     progress=None,
-    prefetch: bool = True,
+    touch_ahead: bool = False,
 ) -> Report:
     """Run ``kernel`` over the file at ``path`` and report.
 
     ``params`` are the kernel's parameters (strings are parsed as the CLI's
     ``-p`` values); ``dtype``, ``shape`` and ``offset`` describe a raw file.
-    Transforms need ``output``, a path for the .npy they write; an existing
-    file there is replaced only with ``force``. Bad input raises InputError,
+    ``touch_ahead`` faults the next chunk in on a worker thread (see
+    jitperf.batch.chunks for when that pays). Transforms need ``output``, a
+    path for the .npy they write; an existing file there is replaced only
+    with ``force``. Bad input raises InputError,
     an unwritable output OutputError; both leave nothing behind.
     """
     spec = lookup(kernel)
@@ -92,14 +94,14 @@ def run(
             variant,
             force,
             progress,
-            prefetch,
+            touch_ahead,
         )
     finally:
         numba.set_num_threads(before)
         src.close()
 
 
-def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, prefetch):
+def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, touch_ahead):
     x = src.array
     rows = rows_per_chunk(x.shape, x.itemsize, chunk_bytes)
     row_bytes = x.nbytes // x.shape[0]
@@ -125,7 +127,7 @@ def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, pref
         if out_file is not None:
             shape, dt, fortran = stream.output()
             sink = NpyOutput(out_file, shape, dt, fortran)
-        with Prefetcher(src, parts, timer, touch=prefetch) as chunks:
+        with Prefetcher(src, parts, timer, touch=touch_ahead) as chunks:
             for a, b in chunks:
                 span = stream.out_span(a, b) if sink else None
                 target = sink.region(*span) if span else None

@@ -99,9 +99,9 @@ def add_commands(sub) -> None:
         "--profile", metavar="FILE", help="write a cProfile (pstats) file and print the time split"
     )
     r.add_argument(
-        "--no-prefetch",
+        "--touch-ahead",
         action="store_true",
-        help="do not fault the next chunk in on a worker thread",
+        help="fault the next chunk in on a worker thread (slower on cached files)",
     )
     raw = r.add_argument_group("raw inputs (files without a .npy header)")
     raw.add_argument("--dtype", help="element type, e.g. float32 (required for raw files)")
@@ -233,7 +233,7 @@ def cmd_run(args) -> int:
                     shape=args.shape,
                     offset=args.offset,
                     progress=bar.update if bar else None,
-                    prefetch=not args.no_prefetch,
+                    touch_ahead=args.touch_ahead,
                 )
             finally:
                 if prof:

@@ -43,6 +43,10 @@ def batch(args, repeat: int) -> dict:
         "gbps": statistics.median(r["gbps"] for r in runs),
         "elapsed_s": statistics.median(r["elapsed_s"] for r in runs),
         "rss_anon_peak_mib": max(r["rss_anon_peak_bytes"] for r in runs) / 2**20,
+        "rss_anon_growth_mib": max(
+            r["rss_anon_peak_bytes"] - r["rss_anon_start_bytes"] for r in runs
+        )
+        / 2**20,
         "phases_s": runs[len(runs) // 2]["phases_s"],
     }
 
@@ -118,7 +122,7 @@ def main(argv=None) -> int:
         grown = (rss_anon() - base) / 2**20
         print(
             f"{'kernel':8s} {'jitperf run':>12s} {'one call, map':>14s} {'one call, RAM':>14s}"
-            f" {'run RssAnon peak':>17s}"
+            f" {'run RssAnon peak (growth)':>26s}"
         )
         for name, b, m, r in (
             ("stats", st, mapped_stats, ram_stats),
@@ -126,8 +130,8 @@ def main(argv=None) -> int:
         ):
             print(
                 f"{name:8s} {b['gbps']:8.2f} GB/s {m:9.2f} GB/s {r:9.2f} GB/s "
-                f"{b['rss_anon_peak_mib']:12.0f} MiB   run phases: "
-                + ", ".join(f"{k} {v:.3f} s" for k, v in b["phases_s"].items())
+                f"{b['rss_anon_peak_mib']:12.0f} MiB (+{b['rss_anon_growth_mib']:.0f} MiB)"
+                "   run phases: " + ", ".join(f"{k} {v:.3f} s" for k, v in b["phases_s"].items())
             )
         print(f"(the in-memory calls held {grown:.0f} MiB of anonymous memory: output and copy)")
     return 0

@@ -2,7 +2,8 @@
 
 Fields (stable; ``to_dict`` keeps this order):
 kernel, input, dtype, shape, axis, params, variant, threads, chunk_bytes,
-chunks, elapsed_s, bytes, gbps, result, phases_s, setup_s, rss_anon_peak_bytes.
+chunks, elapsed_s, bytes, gbps, result, phases_s, setup_s, rss_anon_start_bytes,
+rss_anon_peak_bytes.
 elapsed_s runs from the first chunk to the committed output; setup_s is the
 time before it (checking the parameters, which loads or compiles the kernels).
 ``result`` is the reduction's value (a number, or a list per row), the
@@ -71,6 +72,7 @@ class Report:
     phases_s: dict = field(default_factory=dict)
     setup_s: float = 0.0
     rss_anon_peak_bytes: int | None = None
+    rss_anon_start_bytes: int | None = None
 
     @property
     def gbps(self) -> float:
@@ -95,6 +97,7 @@ class Report:
             "result": self.result,
             "phases_s": self.phases_s,
             "setup_s": self.setup_s,
+            "rss_anon_start_bytes": self.rss_anon_start_bytes,
             "rss_anon_peak_bytes": self.rss_anon_peak_bytes,
         }
         return plain(d)

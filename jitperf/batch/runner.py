@@ -118,7 +118,7 @@ def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, touc
     parts = spans(x.shape[0], rows)
     timer = Timer()
     started = time.perf_counter()
-    peak = rss_anon()
+    peak = start_rss = rss_anon()
     out_file = None
     try:
         if stream.writes:
@@ -167,6 +167,7 @@ def _run(spec, src, p, axis, output, chunk_bytes, variant, force, progress, touc
         phases_s=dict(timer.seconds),
         setup_s=setup,
         rss_anon_peak_bytes=peak,
+        rss_anon_start_bytes=start_rss,
     )
 
 

@@ -9,7 +9,6 @@ call ``main(argv)`` in-process (fast); a few representative ones run
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -19,12 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import drop_dac_caps, no_tmp, run_cli
 
 from jitperf.cli import main
 from jitperf.io import generate
-
-TIMEOUT = 120  # seconds for one subprocess (startup imports numba)
-
 
 # --------------------------------------------------------------------------
 # helpers
@@ -36,11 +33,6 @@ def listing(folder: Path) -> dict[str, int]:
     for p in folder.rglob("*"):
         out[str(p.relative_to(folder))] = -1 if p.is_dir() else p.stat().st_size
     return out
-
-
-def no_tmp(folder: Path) -> None:
-    left = [str(p) for p in folder.rglob("*.tmp")]
-    assert not left, f"temporary files left behind: {left}"
 
 
 def check_error(rc, out: str, err: str, *needles: str, code: int = 2) -> str:
@@ -57,32 +49,6 @@ def check_error(rc, out: str, err: str, *needles: str, code: int = 2) -> str:
     return line
 
 
-def run_cli(args, cwd, *, preexec_fn=None, exe=None):
-    cmd = [exe] if exe else [sys.executable, "-m", "jitperf"]
-    r = subprocess.run(
-        cmd + [str(a) for a in args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        preexec_fn=preexec_fn,
-    )
-    return r.returncode, r.stdout, r.stderr
-
-
-_PR_CAPBSET_DROP = 24
-_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
-
-
-def _drop_dac_caps():
-    """preexec_fn: root loses the capabilities that bypass file permissions
-    (from the bounding set, so they are gone after exec too)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
-        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
 def unprivileged(probe: str, path: Path):
     """A preexec_fn under which a child cannot ``probe`` ("read" or "write")
     ``path`` -- None when this user cannot anyway -- or skip the test."""
@@ -92,12 +58,12 @@ def unprivileged(probe: str, path: Path):
     assert os.geteuid() == 0  # only root ignores the permission bits
     code = f"import os, sys; sys.exit(1 if os.access({str(path)!r}, {mode}) else 0)"
     try:
-        r = subprocess.run([sys.executable, "-c", code], preexec_fn=_drop_dac_caps, timeout=60)
+        r = subprocess.run([sys.executable, "-c", code], preexec_fn=drop_dac_caps, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
         pytest.skip(f"running as root and cannot drop CAP_DAC_OVERRIDE ({e}): permissions moot")
     if r.returncode != 0:
         pytest.skip("running as root: even without CAP_DAC_OVERRIDE it can " + probe)
-    return _drop_dac_caps
+    return drop_dac_caps
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ print a traceback.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 import resource
@@ -20,11 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
+from _cli import TIMEOUT, drop_dac_caps, no_tmp, run_cli, sigint_default
 
 from jitperf import batch
 from jitperf.io import generate
-
-TIMEOUT = 120  # seconds for one subprocess to finish after its signal
 
 # 32 MiB of float32 through moving_std in chunks of 512 bytes: ~65000 chunks,
 # about 5 s on this 2-core machine (0.3 s with --chunk-mb 0.05, too short to
@@ -36,12 +34,6 @@ SLOW_CHUNK_MB = "0.0005"
 GEN_N = 400_000_000
 
 
-def _sigint_default():
-    # A child whose SIGINT is ignored (a background job) would never see
-    # KeyboardInterrupt: Python installs its handler only over SIG_DFL.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start(args, cwd) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "jitperf", *map(str, args)],
@@ -49,34 +41,12 @@ def start(args, cwd) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_sigint_default,
+        preexec_fn=sigint_default,
     )
-
-
-def run_cli(args, cwd, *, preexec_fn=None):
-    def pre():
-        _sigint_default()
-        if preexec_fn is not None:
-            preexec_fn()
-
-    r = subprocess.run(
-        [sys.executable, "-m", "jitperf", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        preexec_fn=pre,
-    )
-    return r.returncode, r.stdout, r.stderr
 
 
 def temporaries(folder: Path, prefix: str = ".") -> list[str]:
     return sorted(n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(".tmp"))
-
-
-def no_tmp(folder: Path) -> None:
-    left = [str(p) for p in folder.rglob("*.tmp")]
-    assert not left, f"temporary files left behind: {left}"
 
 
 def wait_for_tmp(proc: subprocess.Popen, folder: Path, target: str, deadline: float = 60.0):
@@ -133,19 +103,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-_PR_CAPBSET_DROP = 24
-_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
-
-
-def _drop_dac_caps():
-    """preexec_fn: root loses the capabilities that bypass file permissions
-    (from the bounding set, so they stay gone after exec)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
-        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
 _WRITE_PROBE = """
 import os, sys
 p = os.path.join(sys.argv[1], ".probe")
@@ -166,12 +123,12 @@ def unwritable_for_children(folder: Path):
     if subprocess.run(cmd, timeout=60).returncode == 0:
         return None
     try:
-        r = subprocess.run(cmd, preexec_fn=_drop_dac_caps, timeout=60)
+        r = subprocess.run(cmd, preexec_fn=drop_dac_caps, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
         pytest.skip(f"running as root, which writes into a 0o555 folder ({e})")
     if r.returncode != 0:
         pytest.skip("running as root, which writes into a 0o555 folder even without CAP_DAC")
-    return _drop_dac_caps
+    return drop_dac_caps
 
 
 # --------------------------------------------------------------------------

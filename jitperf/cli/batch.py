@@ -148,13 +148,16 @@ def _expand(patterns) -> list[str]:
     return paths
 
 
-def _bar(total: int, disable: bool, desc: str):
-    """A tqdm bar on stderr counting bytes, shown only past one second."""
+@contextlib.contextmanager
+def _progress(total: int, disable: bool, desc: str):
+    """A byte-counting update(n) for a tqdm bar on stderr, shown only past one
+    second and only on a terminal; None when there is no bar."""
     if disable or not sys.stderr.isatty():
-        return None
+        yield None
+        return
     from tqdm import tqdm
 
-    return tqdm(
+    bar = tqdm(
         total=total,
         unit="B",
         unit_scale=True,
@@ -164,6 +167,10 @@ def _bar(total: int, disable: bool, desc: str):
         leave=False,
         dynamic_ncols=True,
     )
+    try:
+        yield bar.update
+    finally:
+        bar.close()
 
 
 def _input_bytes(path: str) -> int:
@@ -215,31 +222,29 @@ def cmd_run(args) -> int:
     phases = dict.fromkeys(PHASES, 0.0)
     with profile_out if profile_out else contextlib.nullcontext():
         for path in paths:
-            bar = _bar(_input_bytes(path), args.no_progress, os.path.basename(path))
-            try:
+            with _progress(_input_bytes(path), args.no_progress, os.path.basename(path)) as up:
                 if prof:
                     prof.enable()
-                rep = batch.run(
-                    args.kernel,
-                    path,
-                    params=params,
-                    axis=args.axis,
-                    output=output_for(path, args.kernel, args.output, several),
-                    chunk_bytes=max(1, int(args.chunk_mb * 2**20)),
-                    variant=args.variant,
-                    threads=args.threads,
-                    force=args.force,
-                    dtype=args.dtype,
-                    shape=args.shape,
-                    offset=args.offset,
-                    progress=bar.update if bar else None,
-                    touch_ahead=args.touch_ahead,
-                )
-            finally:
-                if prof:
-                    prof.disable()
-                if bar:
-                    bar.close()
+                try:
+                    rep = batch.run(
+                        args.kernel,
+                        path,
+                        params=params,
+                        axis=args.axis,
+                        output=output_for(path, args.kernel, args.output, several),
+                        chunk_bytes=max(1, int(args.chunk_mb * 2**20)),
+                        variant=args.variant,
+                        threads=args.threads,
+                        force=args.force,
+                        dtype=args.dtype,
+                        shape=args.shape,
+                        offset=args.offset,
+                        progress=up,
+                        touch_ahead=args.touch_ahead,
+                    )
+                finally:
+                    if prof:
+                        prof.disable()
             for k in PHASES:
                 phases[k] += rep.phases_s.get(k, 0.0)
             if args.format == "json":
@@ -256,8 +261,7 @@ def cmd_run(args) -> int:
 def cmd_gen(args) -> int:
     dt, shape = check(args.dtype, args.shape, args.nan_fraction, args.dist)
     total = dt.itemsize * math.prod(shape)
-    bar = _bar(total, args.no_progress, os.path.basename(args.path))
-    try:
+    with _progress(total, args.no_progress, os.path.basename(args.path)) as up:
         path = generate(
             args.path,
             dt,
@@ -267,10 +271,7 @@ def cmd_gen(args) -> int:
             dist=args.dist,
             fortran=args.fortran,
             force=args.force,
-            progress=bar.update if bar else None,
+            progress=up,
         )
-    finally:
-        if bar:
-            bar.close()
     print(f"wrote {path}: {dt} {shape}, {total / 2**20:.1f} MiB", file=sys.stderr)
     return 0

@@ -72,3 +72,41 @@ def test_parallel_variant_uses_threads_without_allocating():
     with jp.count_allocations() as c:
         jp.var(x, axis=1, variant="parallel")
     assert c.allocs == 0
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_chunk_continuations_allocate_nothing(variant):
+    # the carried paths of batch runs: a scan and a window resumed from a carry
+    from jitperf.kernels.scan import cumsum_carry
+    from jitperf.kernels.windows import moving_carry
+
+    x = np.random.default_rng(0).random(1 << 17).astype(np.float32)
+    out = np.empty(x.size - 64, np.float32)
+    _, carry = cumsum_carry(x[:64], variant=variant)
+    _, state = moving_carry("moving_std", x[:64], 16, 0, variant=variant)
+    calls = (
+        lambda: cumsum_carry(x[64:], None, carry, out=out, variant=variant),
+        lambda: moving_carry("moving_std", x[48:], 16, 0, state, out=out, lead=16, variant=variant),
+    )
+    for call in calls:
+        call()
+        with jp.count_allocations() as c:
+            call()
+        assert c.calls >= 1 and c.allocs == 0
+
+
+@pytest.mark.parametrize("kernel, params", [
+    ("stats", {}), ("affine", {"scale": 2}), ("cumsum", {}),
+    ("moving_mean", {"window": 64}), ("histogram", {"bins": 10, "range": (0, 1)}),
+])  # fmt: skip
+def test_batch_runs_allocate_nothing_in_the_kernels(tmp_path, kernel, params):
+    from jitperf.batch import run
+    from jitperf.io import generate
+
+    path = generate(tmp_path / "x.npy", "float32", "300000", dist="uniform")
+    kw = {"output": tmp_path / "o.npy", "force": True} if kernel != "stats" else {}
+    run(kernel, path, params=params, axis=0, chunk_bytes=1 << 18, **kw)
+    with jp.count_allocations() as c:
+        rep = run(kernel, path, params=params, axis=0, chunk_bytes=1 << 18, **kw)
+    assert rep.chunks == 5 and c.calls >= rep.chunks
+    assert c.allocs == 0

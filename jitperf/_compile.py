@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import types
+import weakref
 from pathlib import Path
 
 import numba
@@ -88,22 +89,23 @@ class Kernel:
             "error_model": "numpy",
         }
 
-    def function(self, variant: str, *, cache: bool = True) -> types.FunctionType:
+    def function(self, variant: str, *, cache: bool = True, overrides=None) -> types.FunctionType:
         """A fresh copy of the Python function, wired to ``variant``'s callees.
 
         The copy has its own qualified name, so numba's cache gives each
         variant (and each binding) a file of its own. With ``cache=False`` the
         callees are fresh uncached copies too, so that compiling it runs LLVM
-        over the whole call tree (as the remarks capture needs).
+        over the whole call tree (as the remarks capture needs); ``overrides``
+        are numba options for all of them (the inspector's debug info).
         """
         f = self.py_func
         glb = dict(f.__globals__)
         for key in f.__code__.co_names:  # only the globals this function reads
             value = glb.get(key)
             if isinstance(value, Kernel):
-                glb[key] = value.dispatcher(variant, cache=cache)
+                glb[key] = value.dispatcher(variant, cache=cache, overrides=overrides)
         for key, value in self.bindings.items():
-            glb[key] = value.dispatcher(variant, cache=cache)
+            glb[key] = value.dispatcher(variant, cache=cache, overrides=overrides)
         g = types.FunctionType(f.__code__, glb, f.__name__, f.__defaults__, f.__closure__)
         ident = "".join(c if c.isalnum() else "_" for c in self.name)
         g.__qualname__ = f"{ident}__{variant}__{_DIGEST}"
@@ -111,13 +113,18 @@ class Kernel:
         g.__doc__ = f.__doc__
         return g
 
-    def dispatcher(self, variant: str, *, cache: bool = True):
-        """The numba dispatcher of ``variant``, built on first use."""
+    def dispatcher(self, variant: str, *, cache: bool = True, overrides=None):
+        """The numba dispatcher of ``variant``, built on first use; with
+        ``cache=False`` a fresh one, whose callees are fresh too, compiled
+        with ``overrides`` added to the variant's options."""
         if variant == "parallel" and not self.parallel:
             variant = "simd"  # a helper compiles the same either way
         if not cache:
-            fresh = self.function(variant, cache=False)
-            return numba.njit(cache=False, **self.options(variant))(fresh)
+            fresh = self.function(variant, cache=False, overrides=overrides)
+            opts = {**self.options(variant), **(overrides or {})}
+            d = numba.njit(cache=False, **opts)(fresh)
+            _ORIGINS[d] = (self, variant)
+            return d
         d = self._dispatchers.get(variant)
         if d is None:
             with self._lock:
@@ -125,10 +132,24 @@ class Kernel:
                 if d is None:
                     d = numba.njit(cache=True, **self.options(variant))(self.function(variant))
                     self._dispatchers[variant] = d
+                    _ORIGINS[d] = (self, variant)
         return d
 
     def __call__(self, variant, *args):
         return call(self.dispatcher(variant), args)
+
+
+# dispatcher -> (Kernel, variant), so that the inspector can compile a fresh
+# copy of any dispatcher jitperf made
+_ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def origin(dispatcher):
+    """(Kernel, variant) of a dispatcher jitperf made, or None."""
+    try:
+        return _ORIGINS.get(dispatcher)
+    except TypeError:
+        return None
 
 
 def _qualified(k: Kernel) -> str:

@@ -1,9 +1,13 @@
-"""Inspect what LLVM made of a kernel: loop-vectorizer remarks for now.
+"""Inspect what LLVM made of a kernel: IR, assembly, vectorization, allocations.
 
-The full inspector (IR and asm dumps, instruction mix, allocation and boxing
-detection) builds on this package.
+``report(target, signature or args=...)`` compiles a fresh copy of a numba
+dispatcher or jitperf Kernel (optionally for another CPU) and returns a
+Report: the IR before and after optimisation, the kernel's own assembly,
+the loop vectorizer's verdicts, the instruction mix of the hot loops, NRT
+allocations, CPython API calls and advice.
 """
 
 from .remarks import Remark, loop_remarks, vectorized_loops
+from .report import Report, report
 
-__all__ = ["Remark", "loop_remarks", "vectorized_loops"]
+__all__ = ["Remark", "Report", "loop_remarks", "report", "vectorized_loops"]

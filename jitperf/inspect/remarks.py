@@ -18,7 +18,7 @@ import llvmlite.binding as llvm
 import numba
 
 _OPTIONS = ("-pass-remarks", "-pass-remarks-missed", "-pass-remarks-analysis")
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 _LINE = re.compile(r"remark: (?P<file>[^:]*):(?P<line>\d+):\d+: (?P<text>.*)")
 _WIDTH = re.compile(r"vectorization width: (\d+)(?:, interleaved count: (\d+))?")
 
@@ -35,8 +35,13 @@ class Remark:
     reason: str
 
 
+# Said of loops the vectorizer already vectorized (their remainders, or a
+# second pipeline run): not a verdict on a loop of the source.
+_ALREADY = "already been vectorized"
+
+
 def parse(text: str) -> list[Remark]:
-    """Remarks from LLVM's stderr text, one per loop verdict."""
+    """Remarks from LLVM's stderr text, one per loop verdict, without repeats."""
     out = []
     for raw in text.splitlines():
         m = _LINE.search(raw)
@@ -51,8 +56,14 @@ def parse(text: str) -> list[Remark]:
             reason = body.partition(":")[2].strip()
             if not reason and out and not out[-1].vectorized and out[-1].line == int(m["line"]):
                 continue  # the bare verdict after its analysis remark
+            if _ALREADY in reason:
+                continue
             out.append(Remark(m["file"], int(m["line"]), False, 0, 0, reason))
-    return out
+    unique = []
+    for r in out:
+        if r not in unique:
+            unique.append(r)
+    return unique
 
 
 def _set(value: str) -> None:
@@ -60,23 +71,35 @@ def _set(value: str) -> None:
         llvm.set_option("", f"{opt}={value}")
 
 
-def loop_remarks(compile_fn) -> list[Remark]:
-    """Run ``compile_fn()`` (which must compile, not load from cache) and
-    return the loop-vectorize remarks LLVM gave while it ran."""
+def capture_stderr(fn):
+    """(fn(), what was written to file descriptor 2 meanwhile), under a lock:
+    LLVM writes its remarks and warnings there, not to sys.stderr."""
     with _LOCK, tempfile.TemporaryFile() as tmp:
         saved = os.dup(2)
-        _set("loop-vectorize")
         os.dup2(tmp.fileno(), 2)
         try:
-            compile_fn()
+            value = fn()
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+        tmp.seek(0)
+        return value, tmp.read().decode(errors="replace")
+
+
+def loop_remarks(compile_fn) -> list[Remark]:
+    """Run ``compile_fn()`` (which must compile, not load from cache) and
+    return the loop-vectorize remarks LLVM gave while it ran."""
+
+    def run():
+        _set("loop-vectorize")
+        try:
+            return compile_fn()
+        finally:
             # An empty pattern does not switch remarks off (it matched every
             # pass here); one that no pass name matches does.
             _set("^$")
-        tmp.seek(0)
-        return parse(tmp.read().decode(errors="replace"))
+
+    return parse(capture_stderr(run)[1])
 
 
 def vectorized_loops(kernel, variant: str, *args) -> list[Remark]:

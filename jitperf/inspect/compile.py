@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import types
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -58,7 +59,8 @@ def fresh_dispatcher(disp: Dispatcher, overrides: dict, seen: dict | None = None
         return seen[disp]
     fn = disp.py_func
     glb = dict(fn.__globals__)
-    new = numba.njit(cache=False, **{**disp.targetoptions, **overrides})(_copy(fn, glb))
+    opts = {k: v for k, v in disp.targetoptions.items() if k != "nopython"}  # njit's anyway
+    new = numba.njit(cache=False, **{**opts, **overrides})(_copy(fn, glb))
     seen[disp] = new
     for key in fn.__code__.co_names:
         value = glb.get(key)
@@ -182,7 +184,10 @@ def compile_fresh(disp: Dispatcher, name: str, sig, cpu=None, features=None) -> 
                 features=feats,
             )
 
-    with _LOCK:
+    with _LOCK, warnings.catch_warnings():
+        # debug info for a function without a source file warns; the report
+        # then has no source lines, which it says by line 0
+        warnings.simplefilter("ignore", numba.NumbaDebugInfoWarning)
         loops = remarks.loop_remarks(run)
     if "lib" not in out:
         raise RuntimeError("the compile produced nothing to inspect")

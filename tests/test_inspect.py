@@ -40,6 +40,14 @@ def allocating(x):
 
 
 @numba.njit
+def allocating_once(x):
+    out = np.empty_like(x)  # ONCE
+    for i in range(x.shape[0]):
+        out[i] = x[i] * 2.0
+    return out[0]
+
+
+@numba.njit
 def raising(x):
     if x[0] < 0:
         raise ValueError("negative")
@@ -93,6 +101,13 @@ def test_allocation_inside_a_loop_is_found_with_its_line():
         for a in r.allocations
     ), r.allocations
     assert f"allocates inside the loop at line {line} ({r.allocations[0].symbol})" in r.advice
+
+
+def test_allocation_before_the_loop_is_not_in_it():
+    r = report(allocating_once, "float32(float32[::1])")
+    line = _line(allocating_once, "# ONCE")
+    assert [(a.source_line, a.in_loop) for a in r.allocations] == [(line, False)]
+    assert any(f"allocates at line {line}" in a and "out=" in a for a in r.advice), r.advice
 
 
 def test_raising_kernel_goes_through_the_python_api():

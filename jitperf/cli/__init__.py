@@ -8,19 +8,23 @@ becomes one line on stderr and its exit code (2 for bad input); Ctrl-C exits
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
 from ..errors import JitperfError
 from . import batch
+from . import inspect as inspect_cmd
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="jitperf", description="Numba kernels over memory-mapped files, with reports."
+        prog="jitperf",
+        description="Numba kernels over memory-mapped files, and what LLVM makes of them.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     batch.add_commands(sub)
+    inspect_cmd.add_commands(sub)
     return p
 
 
@@ -46,6 +50,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("jitperf: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (jitperf ... | head): stop quietly, as cat does;
+        # stdout is pointed at /dev/null so the flush at exit cannot fail too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     finally:
         for s, h in before.items():
             signal.signal(s, h)

@@ -8,6 +8,17 @@ allocations, CPython API calls and advice.
 """
 
 from .remarks import Remark, loop_remarks, vectorized_loops
+from .render import diff, to_json, to_markdown, to_text
 from .report import Report, report
 
-__all__ = ["Remark", "Report", "loop_remarks", "report", "vectorized_loops"]
+__all__ = [
+    "Remark",
+    "Report",
+    "diff",
+    "loop_remarks",
+    "report",
+    "to_json",
+    "to_markdown",
+    "to_text",
+    "vectorized_loops",
+]

@@ -171,6 +171,7 @@ class HotLoop:
     function: str
     line: int
     stats: AsmStats
+    lines: list = field(default_factory=list, repr=False)  # its instructions
 
     def to_dict(self) -> dict:
         return {"function": self.function, "line": self.line, **self.stats.to_dict()}
@@ -182,14 +183,7 @@ def hot_loops(fn: Function) -> list[HotLoop]:
         body = fn.lines[a : b + 1]
         sources = Counter(ln.source for ln in body if ln.source)
         line = sources.most_common(1)[0][0] if sources else 0
-        out.append(HotLoop(fn.name, line, stats(body)))
-    return out
-
-
-def hot_lines(fn: Function) -> list[Line]:
-    out: list[Line] = []
-    for a, b in fn.hot():
-        out.extend(fn.lines[a : b + 1])
+        out.append(HotLoop(fn.name, line, stats(body), body))
     return out
 
 

@@ -60,9 +60,7 @@ class Report:
         instructions at least ``min_bits`` wide (a vector body; its scalar
         remainder loop from the same line does not count against it)."""
         out: dict[int, bool] = {}
-        for h in self.hot_loops:
-            if not h.line or not (h.stats.packed or h.stats.scalar_fp):
-                continue  # bookkeeping: no source line, or no arithmetic on data
+        for h in _data_loops(self.hot_loops):
             ok = h.stats.packed > 0 and h.stats.vector_bits >= min_bits
             out[h.line] = out.get(h.line, False) or ok
         return out
@@ -116,16 +114,29 @@ def _own(name: str) -> bool:
     return not name.startswith(_WRAPPERS)
 
 
-def _loop_sources(funcs) -> set[int]:
-    """Source lines of instructions inside the assembly's loops."""
+def _calls_in_loops(funcs) -> set[tuple[str, int]]:
+    """(symbol, source line) of every call instruction inside an asm loop."""
     out = set()
     for f in funcs:
-        for a, b in f.loops():
-            out.update(ln.source for ln in f.lines[a : b + 1] if ln.source)
+        spans = f.loops()
+        loaded: dict[str, str] = {}
+        for i, ln in enumerate(f.lines):
+            mov = A._MOVABS.match(ln.text)
+            if mov:
+                loaded[mov[2]] = mov[1].strip()
+            m = A._CALL.match(ln.text)
+            if m and any(a <= i <= b for a, b in spans):
+                out.add((loaded.get(m[1].strip(), m[1].strip()), ln.source))
     return out
 
 
-def _calls(ir: str, spans, pattern, loop_lines: set[int], loop_symbols: set[str]) -> list[Call]:
+def _data_loops(loops: list) -> list:
+    """The hot loops that do arithmetic on data and come from a source line:
+    not the runtime's bookkeeping loops (reference counts, scheduling)."""
+    return [h for h in loops if h.line and (h.stats.packed or h.stats.scalar_fp)]
+
+
+def _calls(ir: str, spans, pattern, in_loops: set[tuple[str, int]]) -> list[Call]:
     lines = ir.splitlines()
     locs = {int(k): int(v) for k, v in _DILOC.findall(ir)}
     found = []
@@ -141,7 +152,10 @@ def _calls(ir: str, spans, pattern, loop_lines: set[int], loop_symbols: set[str]
                 continue
             d = _DBG.search(text)
             src = locs.get(int(d[1]), 0) if d else 0
-            in_loop = (src in loop_lines) if src else (m[1] in loop_symbols)
+            if src:
+                in_loop = (m[1], src) in in_loops
+            else:
+                in_loop = any(sym == m[1] for sym, _ in in_loops)
             found.append(Call(m[1], i + 1, src, in_loop))
     return found
 
@@ -161,16 +175,15 @@ def _raises(ir: str, spans) -> list[Call]:
 def analyse(c, fastmath=None) -> Report:
     """A Report from one fresh compile (compile.Compiled)."""
     funcs = [f for f in A.parse(c.asm) if _own(f.name)]
-    hot = [ln for f in funcs for ln in A.hot_lines(f)]
+    innermost = [h for f in funcs for h in A.hot_loops(f)]
+    hot_loops = _data_loops(innermost) or innermost
+    hot = [ln for h in hot_loops for ln in h.lines]
     every = [ln for f in funcs for ln in f.lines]
     stats = {"hot": A.stats(hot), "kernel": A.stats(every)}
-    loop_lines = _loop_sources(funcs)
-    loop_symbols = {
-        sym for f in funcs for a, b in f.loops() for sym in A.stats(f.lines[a : b + 1]).calls
-    }
+    in_loops = _calls_in_loops(funcs)
     spans = _functions_ir(c.optimized_ir)
-    allocations = _calls(c.optimized_ir, spans, _ALLOC, loop_lines, loop_symbols)
-    python_api = _calls(c.optimized_ir, spans, _PYAPI, loop_lines, loop_symbols)
+    allocations = _calls(c.optimized_ir, spans, _ALLOC, in_loops)
+    python_api = _calls(c.optimized_ir, spans, _PYAPI, in_loops)
     python_api += _raises(c.optimized_ir, spans)
     rep = Report(
         name=c.name,
@@ -181,9 +194,9 @@ def analyse(c, fastmath=None) -> Report:
         ir=c.ir,
         optimized_ir=c.optimized_ir,
         asm="\n\n".join(f"{f.name}:\n{A.listing(f.lines)}" for f in funcs),
-        hot_asm=A.listing(hot),
+        hot_asm="\n".join(A.listing(h.lines) for h in hot_loops),
         loops=c.loops,
-        hot_loops=[h for f in funcs for h in A.hot_loops(f)],
+        hot_loops=innermost,
         asm_stats=stats,
         allocations=allocations,
         python_api=python_api,
@@ -195,19 +208,20 @@ def analyse(c, fastmath=None) -> Report:
 def advise(rep: Report) -> list[str]:
     """Plain-sentence hints from a report's figures."""
     out = []
+    # Verdicts on the loops that do the work; the drivers' outer loops (which
+    # call the block, or hold a switch) are not for vectorizing.
+    data = {h.line for h in _data_loops(rep.hot_loops)}
     for r in rep.loops:
-        where = f"loop at line {r.line}" if r.line else "a loop"
-        if r.vectorized:
+        if r.vectorized or not r.reason or (data and r.line not in data):
             continue
+        where = f"loop at line {r.line}" if r.line else "a loop"
         if "reorder floating-point" in r.reason:
             out.append(
                 f"{where} not vectorized: floating-point reduction cannot be reordered "
                 "— add fastmath={'reassoc'}"
             )
-        elif r.reason:
-            out.append(f"{where} not vectorized: {r.reason}")
         else:
-            out.append(f"{where} not vectorized")
+            out.append(f"{where} not vectorized: {r.reason}")
     hot = rep.asm_stats["hot"]
     if "vcvtps2pd" in rep.hot_asm:
         out.append("float32 input accumulated in float64: half the lanes")

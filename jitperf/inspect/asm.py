@@ -172,9 +172,17 @@ class HotLoop:
     line: int
     stats: AsmStats
     lines: list = field(default_factory=list, repr=False)  # its instructions
+    # it calls another of the kernel's functions, whose loops then run
+    # inside it: an outer loop, though no loop of its own is nested in it
+    outer: bool = False
 
     def to_dict(self) -> dict:
-        return {"function": self.function, "line": self.line, **self.stats.to_dict()}
+        return {
+            "function": self.function,
+            "line": self.line,
+            "outer": self.outer,
+            **self.stats.to_dict(),
+        }
 
 
 def hot_loops(fn: Function) -> list[HotLoop]:

@@ -133,7 +133,7 @@ def _calls_in_loops(funcs) -> set[tuple[str, int]]:
 def _data_loops(loops: list) -> list:
     """The hot loops that do arithmetic on data and come from a source line:
     not the runtime's bookkeeping loops (reference counts, scheduling)."""
-    return [h for h in loops if h.line and (h.stats.packed or h.stats.scalar_fp)]
+    return [h for h in loops if h.line and not h.outer and (h.stats.packed or h.stats.scalar_fp)]
 
 
 def _calls(ir: str, spans, pattern, in_loops: set[tuple[str, int]]) -> list[Call]:
@@ -176,6 +176,9 @@ def analyse(c, fastmath=None) -> Report:
     """A Report from one fresh compile (compile.Compiled)."""
     funcs = [f for f in A.parse(c.asm) if _own(f.name)]
     innermost = [h for f in funcs for h in A.hot_loops(f)]
+    names = {f.name for f in funcs}
+    for h in innermost:
+        h.outer = any(sym in names for sym in h.stats.calls)
     hot_loops = _data_loops(innermost) or innermost
     hot = [ln for h in hot_loops for ln in h.lines]
     every = [ln for f in funcs for ln in f.lines]
@@ -212,10 +215,13 @@ def advise(rep: Report) -> list[str]:
     # call the block, or hold a switch) are not for vectorizing.
     data = {h.line for h in _data_loops(rep.hot_loops)}
     for r in rep.loops:
-        if r.vectorized or not r.reason or (data and r.line not in data):
+        if r.vectorized or not r.reason:
+            continue
+        reorder = "reorder floating-point" in r.reason
+        if data and r.line not in data and not reorder:
             continue
         where = f"loop at line {r.line}" if r.line else "a loop"
-        if "reorder floating-point" in r.reason:
+        if reorder:
             out.append(
                 f"{where} not vectorized: floating-point reduction cannot be reordered "
                 "— add fastmath={'reassoc'}"

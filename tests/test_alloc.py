@@ -110,3 +110,30 @@ def test_batch_runs_allocate_nothing_in_the_kernels(tmp_path, kernel, params):
         rep = run(kernel, path, params=params, axis=0, chunk_bytes=1 << 18, **kw)
     assert rep.chunks == 5 and c.calls >= rep.chunks
     assert c.allocs == 0
+
+
+def _out_calls():
+    """(name, call) for every transform with a preallocated out=."""
+    x = np.random.default_rng(1).random(1 << 16).astype(np.float32)
+    out = np.empty_like(x)
+    a, b = x[:4096].reshape(256, 16), x[:512].reshape(32, 16)
+    d = np.empty((256, 32), np.float32)
+    counts = np.empty(10, np.int64)
+    return [
+        ("affine", lambda v: jp.affine(x, 2.0, 1.0, out=out, variant=v)),
+        ("polyval", lambda v: jp.polyval([1.0, 0.0, -2.0], x, out=out, variant=v)),
+        ("clip", lambda v: jp.clip(x, 0.2, 0.8, out=out, variant=v)),
+        ("cumsum", lambda v: jp.cumsum(x, out=out, variant=v)),
+        ("moving_mean", lambda v: jp.moving_mean(x, 16, out=out, variant=v)),
+        ("moving_std", lambda v: jp.moving_std(x, 16, out=out, variant=v)),
+        ("histogram", lambda v: jp.histogram(x, 10, (0.0, 1.0), out=counts, variant=v)),
+        ("sqeuclidean", lambda v: jp.sqeuclidean(a, b, out=d, variant=v)),
+    ]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("case", range(len(_out_calls())), ids=[n for n, _ in _out_calls()])
+def test_out_calls_pass_the_no_alloc_guard(assert_no_alloc, case, variant):
+    # the plugin's fixture, as a kernel author would use it
+    _, call = _out_calls()[case]
+    assert_no_alloc(call, variant)

@@ -37,6 +37,24 @@ def _stats():
     return s.alloc, s.free
 
 
+def measure(fn, args: tuple, kwargs: dict | None = None):
+    """(fn(*args, **kwargs), the NRT allocations and frees the call made, the
+    allocations numba spent unboxing the arguments, left out of the first two).
+
+    fn must be compiled for these argument types already.
+    """
+    kwargs = kwargs or {}
+    boxed = tuple(args) + tuple(kwargs.values())
+    _unbox_only(boxed)  # compiled for these argument types outside the window
+    a0, f0 = _stats()
+    value = fn(*args, **kwargs)
+    a1, f1 = _stats()
+    _unbox_only(boxed)
+    a2, f2 = _stats()
+    unbox = a2 - a1
+    return value, (a1 - a0) - unbox, (f1 - f0) - (f2 - f1), unbox
+
+
 @contextmanager
 def count_allocations():
     """Count NRT allocations of the jitperf kernels called inside the block.
@@ -50,17 +68,11 @@ def count_allocations():
     previous = getattr(_compile._observer, "fn", None)
 
     def observe(dispatcher, args):
-        _unbox_only(args)  # compiled for these argument types outside the window
-        a0, f0 = _stats()
-        value = dispatcher(*args)
-        a1, f1 = _stats()
-        _unbox_only(args)
-        a2, f2 = _stats()
-        unbox = a2 - a1
+        value, allocs, frees, unbox = measure(dispatcher, args)
         result.calls += 1
         result.unbox_allocs += unbox
-        result.allocs += (a1 - a0) - unbox
-        result.frees += (f1 - f0) - (f2 - f1)
+        result.allocs += allocs
+        result.frees += frees
         return value
 
     _compile._observer.fn = observe

@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import re
 
-import numba
 from numba.core import types as nbtypes
 from numba.core.dispatcher import Dispatcher
 from numba.core.runtime import _nrt_python, rtsys
 from numba.core.typing.templates import Signature
 
 from . import _compile
-from .alloc import count_allocations
+from .alloc import count_allocations, measure
 from .inspect.report import report as _report
 
 __all__ = ["assert_no_alloc", "assert_not_vectorized", "assert_vectorized"]
@@ -168,11 +167,6 @@ def assert_not_vectorized(
     return rep
 
 
-@numba.njit(cache=False)
-def _unbox_only(args):
-    return None
-
-
 def _allocated() -> int:
     return rtsys.get_allocation_stats().alloc
 
@@ -201,18 +195,11 @@ def assert_no_alloc(fn, *args, **kwargs):
     _nrt_python.memsys_enable_stats()
     fn(*args, **kwargs)  # compile and warm up
     if isinstance(fn, Dispatcher):
-        boxed = tuple(args) + tuple(kwargs.values())
-        _unbox_only(boxed)  # compiled for these types before the window
-        a0 = _allocated()
-        value = fn(*args, **kwargs)
-        a1 = _allocated()
-        _unbox_only(boxed)
-        a2 = _allocated()
-        allocs = (a1 - a0) - (a2 - a1)
+        value, allocs, _, unbox = measure(fn, args, kwargs)
         if allocs > 0:
             raise AssertionError(
                 f"{_name(fn)} made {allocs} NRT allocation(s) in one call "
-                f"(not counting the {a2 - a1} numba makes to unbox its arguments)"
+                f"(not counting the {unbox} numba makes to unbox its arguments)"
             )
         return value
     a0 = _allocated()

@@ -13,7 +13,7 @@ import signal
 import sys
 
 from ..errors import JitperfError
-from . import batch
+from . import batch, bench
 from . import inspect as inspect_cmd
 
 
@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     batch.add_commands(sub)
     inspect_cmd.add_commands(sub)
+    bench.add_commands(sub)
     return p
 
 

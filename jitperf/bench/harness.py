@@ -1,0 +1,234 @@
+"""The bench harness: time kernels and baselines side by side, with allocations.
+
+Every implementation of one kernel and dtype is timed round-robin (one call of
+each in turn, ``repeat`` rounds) with the wall clock, after a first call
+(timed apart as the compile) and a warm-up, so that a burst of noise on a
+shared machine hits them all alike. Allocations are counted on one more call:
+NRT allocations for jitperf rows, tracemalloc for every row's bytes.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import gc
+import os
+import platform
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..alloc import count_allocations
+from . import stats as S
+from .suites import GROUPS, QUICK_SIZE, SIZE, SPECS, optional  # noqa: F401 (tests patch optional here)
+
+VARIANTS = ("strict", "simd", "parallel")
+BASELINES = ("numpy", "numexpr", "bottleneck", "numbagg", "scipy", "c")
+NUMPY_DOMAIN = getattr(np.lib, "tracemalloc_domain", 389047)
+
+
+@dataclass
+class Row:
+    kernel: str
+    impl: str
+    dtype: str
+    n: int
+    bytes: int
+    flops: int
+    compile_s: float
+    times_s: list
+    min_s: float
+    median_s: float
+    iqr_s: float
+    gbps: float
+    gflops: float
+    limit_frac: float | None
+    allocs_per_op: float | None
+    bytes_per_op: float | None
+    threads: str  # "1" or "all": which machine limit applies
+    bound: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Run:
+    rows: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+def _threads(impl: str) -> str:
+    return "all" if impl in ("parallel", "numexpr") else "1"
+
+
+def limit_of(machine: dict | None, bound: str, dtype: str, threads: str, rw: bool):
+    """The machine figure that bounds a row (GB/s or GFLOP/s), or None."""
+    if not machine:
+        return None
+    t = "all" if threads == "all" else "1t"
+    if bound == "compute":
+        return machine.get("peak_gflops", {}).get(f"{'f32' if dtype == 'float32' else 'f64'}_{t}")
+    return machine.get("bandwidth_gbps", {}).get(f"{'copy' if rw else 'read'}_{t}")
+
+
+def _allocations(call, jitperf_row: bool):
+    """(allocs per call, bytes per call) of one more call."""
+    allocs = None
+    if jitperf_row:
+        with count_allocations() as c:
+            call()
+        allocs = c.allocs
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.DomainFilter(True, NUMPY_DOMAIN)]
+        )
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = call()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        if not jitperf_row:
+            # arrays the call left alive (its results): the allocations that
+            # escape it; temporaries freed inside show in the bytes only
+            after = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.DomainFilter(True, NUMPY_DOMAIN)]
+            )
+            allocs = max(0, len(after.traces) - len(before.traces))
+        del result
+    finally:
+        tracemalloc.stop()
+    return allocs, max(0, peak)
+
+
+def _impls(spec, variants, baselines, notes):
+    """(impl, jitperf?, builder) for the implementations that can run."""
+    out = [(v, True, lambda d, v=v: spec.jitperf(d, v)) for v in variants]
+    for b in baselines:
+        if b not in spec.baselines:
+            continue
+        module = spec.modules.get(b, "numpy")
+        if optional(module) is None:
+            note = f"{b}: not installed ({module}), its rows are skipped"
+            if note not in notes:
+                notes.append(note)
+            continue
+        out.append((b, False, spec.baselines[b]))
+    return out
+
+
+def run(
+    kernels=None,
+    *,
+    dtypes=("float32", "float64"),
+    size=None,
+    variants=VARIANTS,
+    baselines=BASELINES,
+    repeat=11,
+    quick=False,
+    machine=None,
+    progress=None,
+    profile_dir=None,
+) -> Run:
+    """Benchmark ``kernels`` (names of SPECS; default: the default group).
+
+    ``size`` is the main input's size in bytes (default SIZE, or QUICK_SIZE
+    with ``quick``); ``machine`` is a Machine's dict, for the limit
+    fractions; ``progress(row)`` is called as each row finishes.
+    """
+    names = list(kernels or GROUPS["default"])
+    result = Run()
+    if "c" in baselines:
+        result.notes.append("c: the C reference is not built yet, its rows are skipped")
+    size = size or (QUICK_SIZE if quick else SIZE)
+    for name in names:
+        spec = SPECS[name]
+        for dt in dtypes:
+            itemsize = np.dtype(dt).itemsize
+            n = max(1, size // itemsize)
+            data = spec.make(n, dt, np.random.default_rng(0))
+            nbytes, flops = int(spec.bytes(data)), int(spec.flops(data))
+            impls = _impls(spec, variants, baselines, result.notes)
+            calls, compile_s = {}, {}
+            for impl, _, build in impls:
+                call = build(data)
+                t = time.perf_counter()
+                call()  # compiles, or loads from the cache
+                compile_s[impl] = time.perf_counter() - t
+                call()  # warm-up
+                calls[impl] = call
+            times = {impl: [] for impl in calls}
+            gc_was = gc.isenabled()
+            gc.disable()
+            try:
+                for _ in range(repeat):
+                    for impl, call in calls.items():
+                        t = time.perf_counter()
+                        call()
+                        times[impl].append(time.perf_counter() - t)
+            finally:
+                if gc_was:
+                    gc.enable()
+            for impl, is_jp, _ in impls:
+                ts = times[impl]
+                med = S.median(ts)
+                allocs, bpo = _allocations(calls[impl], is_jp)
+                threads = _threads(impl)
+                lim = limit_of(machine, spec.bound, dt, threads, spec.writes)
+                gbps, gflops = nbytes / med / 1e9, flops / med / 1e9
+                row = Row(
+                    kernel=name, impl=impl, dtype=dt, n=int(n), bytes=nbytes, flops=flops,
+                    compile_s=compile_s[impl], times_s=ts, min_s=min(ts), median_s=med,
+                    iqr_s=S.iqr(ts), gbps=gbps, gflops=gflops,
+                    limit_frac=((gflops if spec.bound == "compute" else gbps) / lim)
+                    if lim else None,
+                    allocs_per_op=allocs, bytes_per_op=bpo, threads=threads, bound=spec.bound,
+                )  # fmt: skip
+                if profile_dir is not None:
+                    _profile(calls[impl], repeat, profile_dir, row)
+                result.rows.append(row)
+                if progress is not None:
+                    progress(row)
+    return result
+
+
+def _profile(call, repeat: int, folder, row: Row) -> None:
+    os.makedirs(folder, exist_ok=True)
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(repeat):
+        call()
+    prof.disable()
+    prof.dump_stats(os.path.join(folder, f"{row.kernel}.{row.impl}.{row.dtype}.prof"))
+
+
+def versions() -> dict:
+    import llvmlite
+    import numba
+
+    import jitperf
+
+    out = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "llvmlite": llvmlite.__version__,
+        "jitperf": jitperf.__version__,
+    }
+    for mod in ("numexpr", "bottleneck", "numbagg", "scipy"):
+        m = optional(mod)
+        if m is not None:
+            out[mod] = getattr(m, "__version__", "?")
+    return out
+
+
+def document(run_: Run, machine: dict | None, command: list) -> dict:
+    """The --json object: machine, versions, command, results (and notes)."""
+    return {
+        "machine": machine,
+        "versions": versions(),
+        "command": list(command),
+        "results": [r.to_dict() for r in run_.rows],
+        "notes": list(run_.notes),
+    }

@@ -1,0 +1,143 @@
+"""``jitperf bench``: kernels against their baselines, with the machine's limits."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+from ..errors import InputError
+from ..io import AtomicFile
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def size_arg(text: str) -> tuple[str, int]:
+    """("bytes", B) for 64M / 64MiB / 1GB-style sizes, ("n", N) for a plain count."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgKMG]?)(i?[bB])?\s*", text)
+    if not m:
+        raise InputError(f"--size: expected BYTES (e.g. 64M, 1GiB) or a count N, got {text!r}")
+    value, unit, b = float(m[1]), m[2].lower(), m[3]
+    if not unit and not b:
+        return "n", int(value)
+    return "bytes", int(value * _UNITS[unit])
+
+
+def _list(text: str, allowed, what: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in items if t not in allowed]
+    if bad:
+        raise InputError(f"{what}: unknown {bad[0]!r} (expected some of {', '.join(allowed)})")
+    return items
+
+
+def add_commands(sub) -> None:
+    from ..bench.harness import BASELINES, VARIANTS
+    from ..bench.suites import GROUPS, SPECS
+
+    b = sub.add_parser(
+        "bench",
+        help="time kernels against numpy and peers, with the machine's limits",
+        description="Time each KERNEL (default: the default group) in the jitperf "
+        "variants and against the baselines that are installed, round-robin, "
+        "with allocations per op and the fraction of the machine limit reached.",
+    )
+    b.add_argument("kernels", nargs="*", metavar="KERNEL", help=", ".join(SPECS))
+    b.add_argument("--dtype", default="float32,float64")
+    b.add_argument("--size", help="main input size: BYTES (64M, 1GiB) or an element count N")
+    b.add_argument("--variants", default=",".join(VARIANTS))
+    b.add_argument("--baselines", default=",".join(BASELINES))
+    b.add_argument("--repeat", type=int, default=11)
+    b.add_argument("--json", metavar="FILE", help="write the results (schema in the README)")
+    b.add_argument("--compare", metavar="OLD.json", help="compare with an earlier --json")
+    b.add_argument("--plot", metavar="FILE.png", help="roofline and speedup plots (matplotlib)")
+    b.add_argument("--group", choices=list(GROUPS), help="a named set of kernels")
+    b.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    b.add_argument("--profile", metavar="DIR", help="one cProfile file per row")
+    b.add_argument("--force", action="store_true", help="overwrite --json / --plot files")
+    b.set_defaults(func=cmd_bench)
+
+
+def _fmt_time(s: float) -> str:
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def _line(row, numpy_median) -> str:
+    lim = f"{100 * row.limit_frac:5.1f}%" if row.limit_frac is not None else "    -"
+    speed = f"{numpy_median / row.median_s:6.2f}x" if numpy_median else "      "
+    allocs = "-" if row.allocs_per_op is None else f"{row.allocs_per_op:g}"
+    return (
+        f"{row.kernel:12s} {row.impl:10s} {row.dtype:8s} {row.n:>10d} "
+        f"{_fmt_time(row.median_s):>10s} ±{_fmt_time(row.iqr_s):>9s} {row.gbps:7.2f} "
+        f"{row.gflops:7.2f} {lim} {speed} {allocs:>6s} {row.bytes_per_op:>9.0f}"
+    )
+
+
+HEADER = (
+    f"{'kernel':12s} {'impl':10s} {'dtype':8s} {'n':>10s} {'median':>10s} "
+    f"{'IQR':>10s} {'GB/s':>7s} {'GFLOP/s':>7s} {'limit':>6s} {'vs np':>7s} "
+    f"{'allocs':>6s} {'bytes/op':>9s}"
+)
+
+
+def cmd_bench(args) -> int:
+    from ..bench import harness
+    from ..bench.suites import GROUPS, SPECS
+
+    kernels = list(args.kernels) or GROUPS[args.group or "default"]
+    unknown = [k for k in kernels if k not in SPECS]
+    if unknown:
+        raise InputError(f"kernel: unknown {unknown[0]!r} (expected one of {', '.join(SPECS)})")
+    dtypes = _list(args.dtype, ("float32", "float64"), "--dtype")
+    variants = _list(args.variants, harness.VARIANTS, "--variants") if args.variants else []
+    baselines = _list(args.baselines, harness.BASELINES, "--baselines") if args.baselines else []
+    if args.repeat < 3:
+        raise InputError(f"--repeat: expected at least 3 runs, got {args.repeat}")
+    size = None
+    if args.size:
+        kind, value = size_arg(args.size)
+        size = value if kind == "bytes" else value * 4  # N float32 elements' worth
+    outputs = [AtomicFile(p, force=args.force) for p in (args.json, args.plot) if p]
+    for out in outputs:
+        out.abort()  # only the early no-clobber check; written at the end
+    machine = _machine(args.quick)
+    numpy_medians = {}
+    print(HEADER, flush=True)
+
+    def progress(row):
+        if row.impl == "numpy":
+            numpy_medians[(row.kernel, row.dtype)] = row.median_s
+        print(_line(row, numpy_medians.get((row.kernel, row.dtype))), flush=True)
+
+    run = harness.run(kernels, dtypes=dtypes, size=size, variants=variants,
+                      baselines=baselines, repeat=5 if args.quick else args.repeat,
+                      quick=args.quick, machine=machine, progress=progress,
+                      profile_dir=args.profile)  # fmt: skip
+    for note in run.notes:
+        print(f"note: {note}", file=sys.stderr)
+    doc = harness.document(run, machine, ["jitperf", *sys.argv[1:]])
+    if args.json:
+        with AtomicFile(args.json, force=args.force) as out:
+            out.write(json.dumps(doc, indent=1).encode())
+            out.commit()
+    if args.compare:
+        from ..bench.compare import compare, load_results
+
+        print()
+        print(compare(load_results(args.compare), doc).to_text())
+    if args.plot:
+        from ..bench.plot import plot
+
+        plot(doc, args.plot, force=args.force)
+    return 0
+
+
+def _machine(quick: bool):
+    try:
+        from ..bench.machine import load_machine
+    except ImportError:
+        return None
+    return load_machine(quick=quick).to_dict()

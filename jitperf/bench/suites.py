@@ -98,8 +98,10 @@ def _numexpr_affine(d):
 
 
 def _dist_make(n, dt, rng):
+    # (rows, 64) against (256, 64): O(rows * 256 * 64) work, so rows is capped
+    # where the strict variant would take seconds a call
     m, dim = 256, 64
-    rows = max(n // dim, 16)
+    rows = min(max(n // dim, 16), 8192)
     a = rng.random((rows, dim)).astype(dt)
     b = rng.random((m, dim)).astype(dt)
     return {"a": a, "b": b, "out": np.empty((rows, m), dt)}

@@ -14,6 +14,7 @@ import sys
 
 from ..errors import JitperfError
 from . import batch, bench
+from . import compare as compare_cmd
 from . import inspect as inspect_cmd
 
 
@@ -26,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
     batch.add_commands(sub)
     inspect_cmd.add_commands(sub)
     bench.add_commands(sub)
+    compare_cmd.add_commands(sub)
     return p
 
 

@@ -127,7 +127,8 @@ def cmd_bench(args) -> int:
         from ..bench.compare import compare, load_results
 
         print()
-        print(compare(load_results(args.compare), doc).to_text())
+        old = load_results(args.compare)
+        print(compare(old, doc, old_name=args.compare, new_name=args.json or "this run").to_text())
     if args.plot:
         from ..bench.plot import plot
 

@@ -134,3 +134,17 @@ def test_plots_are_written(tmp_path, capsys, monkeypatch):
     assert rc == 0
     for path in (png, tmp_path / "roof.speedup.png"):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_c_reference_rows_and_a_missing_compiler(monkeypatch):
+    run = _tiny(["sum", "affine"], baselines=("c",))
+    c_rows = [r for r in run.rows if r.impl == "c"]
+    assert [r.kernel for r in c_rows] == ["sum", "affine"] and c_rows[0].threads == "all"
+    monkeypatch.setattr(harness, "_CREF", [])
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    run = _tiny(["sum"], baselines=("c",))
+    assert [r.impl for r in run.rows] == ["simd"]
+    assert any(
+        n.startswith("c: /nonexistent/cc failed") or n.startswith("c: no C compiler")
+        for n in run.notes
+    ), run.notes

@@ -60,7 +60,18 @@ class Run:
 
 
 def _threads(impl: str) -> str:
-    return "all" if impl in ("parallel", "numexpr") else "1"
+    return "all" if impl in ("parallel", "numexpr", "c") else "1"
+
+
+_CREF: list = []  # [(library or None, note or None)], built once per process
+
+
+def _c_reference():
+    if not _CREF:
+        from . import cref
+
+        _CREF.append(cref.build())
+    return _CREF[0]
 
 
 def limit_of(machine: dict | None, bound: str, dtype: str, threads: str, rw: bool):
@@ -106,6 +117,18 @@ def _impls(spec, variants, baselines, notes):
     """(impl, jitperf?, builder) for the implementations that can run."""
     out = [(v, True, lambda d, v=v: spec.jitperf(d, v)) for v in variants]
     for b in baselines:
+        if b == "c":
+            lib, note = _c_reference()
+            if lib is None:
+                if note not in notes:
+                    notes.append(note)
+                continue
+            from . import cref
+
+            builder = cref.calls(lib).get(spec.name)
+            if builder is not None:
+                out.append(("c", False, builder))
+            continue
         if b not in spec.baselines:
             continue
         module = spec.modules.get(b, "numpy")
@@ -139,8 +162,6 @@ def run(
     """
     names = list(kernels or GROUPS["default"])
     result = Run()
-    if "c" in baselines:
-        result.notes.append("c: the C reference is not built yet, its rows are skipped")
     size = size or (QUICK_SIZE if quick else SIZE)
     for name in names:
         spec = SPECS[name]

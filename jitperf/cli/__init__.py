@@ -16,6 +16,7 @@ from ..errors import JitperfError
 from . import batch, bench
 from . import compare as compare_cmd
 from . import inspect as inspect_cmd
+from . import machine as machine_cmd
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     batch.add_commands(sub)
     inspect_cmd.add_commands(sub)
+    machine_cmd.add_commands(sub)
     bench.add_commands(sub)
     compare_cmd.add_commands(sub)
     return p

@@ -191,7 +191,8 @@ def run(
             finally:
                 if gc_was:
                     gc.enable()
-            for impl, is_jp, _ in impls:
+            # numpy's row first: the others are reported against it as they go
+            for impl, is_jp, _ in sorted(impls, key=lambda i: i[0] != "numpy"):
                 ts = times[impl]
                 med = S.median(ts)
                 allocs, bpo = _allocations(calls[impl], is_jp)

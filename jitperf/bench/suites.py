@@ -205,5 +205,5 @@ GROUPS = {
     "compute": ["sqeuclidean"],
 }  # fmt: skip
 
-SIZE = 64 << 20  # bytes of the main input in a default run
+SIZE = 256 << 20  # bytes of the main input in a default run: 8x this L3, so memory bounds it
 QUICK_SIZE = 4 << 20

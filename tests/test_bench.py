@@ -148,3 +148,14 @@ def test_c_reference_rows_and_a_missing_compiler(monkeypatch):
         n.startswith("c: /nonexistent/cc failed") or n.startswith("c: no C compiler")
         for n in run.notes
     ), run.notes
+
+
+def test_alloc_group_through_the_cli(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("jitperf.cli.bench._machine", lambda quick: MACHINE)
+    out = tmp_path / "alloc.json"
+    assert main(["bench", "--group", "alloc", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    pairs = {(r["kernel"], r["impl"]): r for r in rows}
+    assert pairs[("alloc-vs-out-vs-pool", "out")]["allocs_per_op"] == 0
+    assert pairs[("alloc-vs-out-vs-pool", "alloc")]["allocs_per_op"] >= 1
+    assert all(FIELDS <= set(r) for r in rows)

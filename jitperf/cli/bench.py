@@ -51,7 +51,11 @@ def add_commands(sub) -> None:
     b.add_argument("--json", metavar="FILE", help="write the results (schema in the README)")
     b.add_argument("--compare", metavar="OLD.json", help="compare with an earlier --json")
     b.add_argument("--plot", metavar="FILE.png", help="roofline and speedup plots (matplotlib)")
-    b.add_argument("--group", choices=list(GROUPS), help="a named set of kernels")
+    b.add_argument(
+        "--group",
+        choices=[*GROUPS, "alloc"],
+        help="a named set of kernels, or alloc: the allocation-pattern pairs",
+    )
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     b.add_argument("--profile", metavar="DIR", help="one cProfile file per row")
     b.add_argument("--force", action="store_true", help="overwrite --json / --plot files")
@@ -65,29 +69,30 @@ def _fmt_time(s: float) -> str:
     return f"{s / 1e-9:.3g} ns"
 
 
-def _line(row, numpy_median) -> str:
+def _line(row, numpy_median, width: int = 12) -> str:
     lim = f"{100 * row.limit_frac:5.1f}%" if row.limit_frac is not None else "    -"
     speed = f"{numpy_median / row.median_s:6.2f}x" if numpy_median else "      "
     allocs = "-" if row.allocs_per_op is None else f"{row.allocs_per_op:g}"
     return (
-        f"{row.kernel:12s} {row.impl:10s} {row.dtype:8s} {row.n:>10d} "
+        f"{row.kernel:{width}s} {row.impl:14s} {row.dtype:8s} {row.n:>10d} "
         f"{_fmt_time(row.median_s):>10s} ±{_fmt_time(row.iqr_s):>9s} {row.gbps:7.2f} "
         f"{row.gflops:7.2f} {lim} {speed} {allocs:>6s} {row.bytes_per_op:>9.0f}"
     )
 
 
-HEADER = (
-    f"{'kernel':12s} {'impl':10s} {'dtype':8s} {'n':>10s} {'median':>10s} "
-    f"{'IQR':>10s} {'GB/s':>7s} {'GFLOP/s':>7s} {'limit':>6s} {'vs np':>7s} "
-    f"{'allocs':>6s} {'bytes/op':>9s}"
-)
+def header(width: int = 12) -> str:
+    return (
+        f"{'kernel':{width}s} {'impl':14s} {'dtype':8s} {'n':>10s} {'median':>10s} "
+        f"{'IQR':>10s} {'GB/s':>7s} {'GFLOP/s':>7s} {'limit':>6s} {'vs np':>7s} "
+        f"{'allocs':>6s} {'bytes/op':>9s}"
+    )
 
 
 def cmd_bench(args) -> int:
     from ..bench import harness
     from ..bench.suites import GROUPS, SPECS
 
-    kernels = list(args.kernels) or GROUPS[args.group or "default"]
+    kernels = list(args.kernels) or GROUPS.get(args.group or "default", [])
     unknown = [k for k in kernels if k not in SPECS]
     if unknown:
         raise InputError(f"kernel: unknown {unknown[0]!r} (expected one of {', '.join(SPECS)})")
@@ -105,17 +110,23 @@ def cmd_bench(args) -> int:
         out.abort()  # only the early no-clobber check; written at the end
     machine = _machine(args.quick)
     numpy_medians = {}
-    print(HEADER, flush=True)
+    width = 34 if args.group == "alloc" else 12  # the pattern names are long
+    print(header(width), flush=True)
 
     def progress(row):
         if row.impl == "numpy":
             numpy_medians[(row.kernel, row.dtype)] = row.median_s
-        print(_line(row, numpy_medians.get((row.kernel, row.dtype))), flush=True)
+        print(_line(row, numpy_medians.get((row.kernel, row.dtype)), width), flush=True)
 
-    run = harness.run(kernels, dtypes=dtypes, size=size, variants=variants,
-                      baselines=baselines, repeat=5 if args.quick else args.repeat,
-                      quick=args.quick, machine=machine, progress=progress,
-                      profile_dir=args.profile)  # fmt: skip
+    repeat = 5 if args.quick else args.repeat
+    if args.group == "alloc":
+        from ..bench.patterns import run_patterns
+
+        run = harness.Run(rows=run_patterns(repeat=repeat, quick=args.quick, progress=progress))
+    else:
+        run = harness.run(kernels, dtypes=dtypes, size=size, variants=variants,
+                          baselines=baselines, repeat=repeat, quick=args.quick,
+                          machine=machine, progress=progress, profile_dir=args.profile)  # fmt: skip
     for note in run.notes:
         print(f"note: {note}", file=sys.stderr)
     doc = harness.document(run, machine, ["jitperf", *sys.argv[1:]])

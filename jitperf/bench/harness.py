@@ -171,26 +171,8 @@ def run(
             data = spec.make(n, dt, np.random.default_rng(0))
             nbytes, flops = int(spec.bytes(data)), int(spec.flops(data))
             impls = _impls(spec, variants, baselines, result.notes)
-            calls, compile_s = {}, {}
-            for impl, _, build in impls:
-                call = build(data)
-                t = time.perf_counter()
-                call()  # compiles, or loads from the cache
-                compile_s[impl] = time.perf_counter() - t
-                call()  # warm-up
-                calls[impl] = call
-            times = {impl: [] for impl in calls}
-            gc_was = gc.isenabled()
-            gc.disable()
-            try:
-                for _ in range(repeat):
-                    for impl, call in calls.items():
-                        t = time.perf_counter()
-                        call()
-                        times[impl].append(time.perf_counter() - t)
-            finally:
-                if gc_was:
-                    gc.enable()
+            calls = {impl: build(data) for impl, _, build in impls}
+            compile_s, times = timed(calls, repeat)
             # numpy's row first: the others are reported against it as they go
             for impl, is_jp, _ in sorted(impls, key=lambda i: i[0] != "numpy"):
                 ts = times[impl]
@@ -213,6 +195,31 @@ def run(
                 if progress is not None:
                     progress(row)
     return result
+
+
+def timed(calls: dict, repeat: int) -> tuple[dict, dict]:
+    """(compile seconds, wall times) by name of zero-argument calls: each is
+    called once (the compile, timed apart) and warmed up, then all are timed
+    round-robin, ``repeat`` rounds, with garbage collection off."""
+    compile_s = {}
+    for name, call in calls.items():
+        t = time.perf_counter()
+        call()  # compiles, or loads from the cache
+        compile_s[name] = time.perf_counter() - t
+        call()  # warm-up
+    times = {name: [] for name in calls}
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            for name, call in calls.items():
+                t = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - t)
+    finally:
+        if gc_was:
+            gc.enable()
+    return compile_s, times
 
 
 def _profile(call, repeat: int, folder, row: Row) -> None:

@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import gc
 import io
-import time
 import tracemalloc
 import warnings
 from collections.abc import Callable
@@ -50,7 +48,7 @@ import jitperf
 
 from ..alloc import count_allocations, measure
 from . import stats as S
-from .harness import NUMPY_DOMAIN, Row
+from .harness import NUMPY_DOMAIN, Row, timed
 
 # elements of the main array (or items, or lines) of each pattern: (full run, quick)
 SIZES = {
@@ -454,26 +452,8 @@ def run_patterns(*, repeat: int = 11, quick: bool = False, progress=None) -> lis
         warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)
         for name, impls in PATTERNS.items():
             n = SIZES[name][1 if quick else 0]
-            calls, compile_s = {}, {}
-            for impl, setup in impls:
-                call = setup(n)
-                t = time.perf_counter()
-                call.fn()  # compiles, or loads from the cache
-                compile_s[impl] = time.perf_counter() - t
-                call.fn()  # warm-up
-                calls[impl] = call
-            times = {impl: [] for impl in calls}
-            gc_was = gc.isenabled()
-            gc.disable()
-            try:
-                for _ in range(repeat):
-                    for impl, call in calls.items():
-                        t = time.perf_counter()
-                        call.fn()
-                        times[impl].append(time.perf_counter() - t)
-            finally:
-                if gc_was:
-                    gc.enable()
+            calls = {impl: setup(n) for impl, setup in impls}
+            compile_s, times = timed({k: c.fn for k, c in calls.items()}, repeat)
             for impl, call in calls.items():
                 ts = times[impl]
                 allocs, bpo = _allocations(call)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 import jitperf as jp
@@ -93,6 +94,7 @@ def _affine_numpy(d):
 
 def _numexpr_affine(d):
     ne = optional("numexpr")
+    ne.set_num_threads(numba.get_num_threads())  # the thread count jitperf's parallel rows use
     x, out = d["x"], d["out"]  # noqa: F841 (numexpr reads the names)
     return lambda: ne.evaluate("x * 2.5 - 0.75", out=out)
 

@@ -2,6 +2,7 @@
 
 A few loops (a read-reduce, an affine map and squared distances) are
 compiled at bench time with ``cc -O3 -march=native -ffast-math -fopenmp``
+(and linked without -ffast-math, which would set flush-to-zero process-wide)
 into the user cache dir (keyed by the source and flags) and called through
 ctypes, on all threads. They are the practical limit the jitperf rows are
 set against in the same run; without a compiler their rows are skipped.
@@ -46,7 +47,12 @@ void name(const T *a, const T *b, T *out, size_t n, size_t m, size_t d) { \
 SQEUCLIDEAN(sqeuclidean_f32, float)
 SQEUCLIDEAN(sqeuclidean_f64, double)
 """
-FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-shared", "-fPIC"]
+FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC"]
+# Linked without -ffast-math: with it, gcc links crtfastmath.o, whose
+# constructor sets flush-to-zero for the whole process when the library
+# loads, and every later float computation in it (numpy's, hypothesis's)
+# would lose its subnormals.
+LINK = ["-shared", "-fopenmp"]
 
 
 def compiler() -> str | None:
@@ -60,7 +66,7 @@ def build() -> tuple[ctypes.CDLL | None, str | None]:
         return None, "c: no C compiler (cc) found, its rows are skipped"
     from .machine import cache_dir
 
-    key = hashlib.sha256((SOURCE + cc + " ".join(FLAGS)).encode()).hexdigest()[:12]
+    key = hashlib.sha256((SOURCE + cc + " ".join(FLAGS + LINK)).encode()).hexdigest()[:12]
     folder = cache_dir()
     path = folder / f"cref-{key}.so"
     if not path.exists():
@@ -69,9 +75,13 @@ def build() -> tuple[ctypes.CDLL | None, str | None]:
             src = os.path.join(tmp, "cref.c")
             with open(src, "w") as f:
                 f.write(SOURCE)
-            out = os.path.join(tmp, "cref.so")
+            obj, out = os.path.join(tmp, "cref.o"), os.path.join(tmp, "cref.so")
             try:
-                p = subprocess.run([cc, *FLAGS, "-o", out, src], capture_output=True, text=True)
+                p = subprocess.run(
+                    [cc, *FLAGS, "-c", "-o", obj, src], capture_output=True, text=True
+                )
+                if p.returncode == 0:
+                    p = subprocess.run([cc, *LINK, "-o", out, obj], capture_output=True, text=True)
             except OSError as e:
                 return None, f"c: {cc} failed ({e.strerror}), its rows are skipped"
             if p.returncode != 0:

@@ -6,6 +6,7 @@ import json
 import re
 import sys
 
+from ..bench.compare import format_time
 from ..errors import InputError
 from ..io import AtomicFile
 
@@ -62,20 +63,13 @@ def add_commands(sub) -> None:
     b.set_defaults(func=cmd_bench)
 
 
-def _fmt_time(s: float) -> str:
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
-
-
 def _line(row, numpy_median, width: int = 12) -> str:
     lim = f"{100 * row.limit_frac:5.1f}%" if row.limit_frac is not None else "    -"
     speed = f"{numpy_median / row.median_s:6.2f}x" if numpy_median else "      "
     allocs = "-" if row.allocs_per_op is None else f"{row.allocs_per_op:g}"
     return (
         f"{row.kernel:{width}s} {row.impl:14s} {row.dtype:8s} {row.n:>10d} "
-        f"{_fmt_time(row.median_s):>10s} ±{_fmt_time(row.iqr_s):>9s} {row.gbps:7.2f} "
+        f"{format_time(row.median_s):>10s} ±{format_time(row.iqr_s):>9s} {row.gbps:7.2f} "
         f"{row.gflops:7.2f} {lim} {speed} {allocs:>6s} {row.bytes_per_op:>9.0f}"
     )
 

@@ -125,22 +125,30 @@ class AsmStats:
         return dict(self.__dict__)
 
 
+def call_sites(lines: list[Line]) -> list[tuple[int, str]]:
+    """(index, symbol) of each call; ``callq *%rax`` is named by the symbol
+    last loaded into rax (``movabsq $sym, %rax``), as the JIT calls out."""
+    out = []
+    loaded: dict[str, str] = {}  # register -> symbol last loaded into it
+    for i, ln in enumerate(lines):
+        mov = _MOVABS.match(ln.text)
+        if mov:
+            loaded[mov[2]] = mov[1].strip()
+        if _mnemonic(ln.text).startswith("call"):
+            m = _CALL.match(ln.text)
+            target = m[1].strip() if m else "?"
+            out.append((i, loaded.get(target, target)))
+    return out
+
+
 def stats(lines: list[Line]) -> AsmStats:
     s = AsmStats()
-    calls: Counter = Counter()
-    loaded: dict[str, str] = {}  # register -> symbol last loaded into it
     for ln in lines:
         mn = _mnemonic(ln.text)
         if not mn:
             continue
         s.instructions += 1
-        mov = _MOVABS.match(ln.text)
-        if mov:
-            loaded[mov[2]] = mov[1].strip()
         if mn.startswith("call"):
-            m = _CALL.match(ln.text)
-            target = m[1].strip() if m else "?"
-            calls[loaded.get(target, target)] += 1  # callq *%rax: the symbol in rax
             continue
         if "gather" in mn or "scatter" in mn:
             s.gathers += 1
@@ -160,7 +168,7 @@ def stats(lines: list[Line]) -> AsmStats:
         if packed:
             for reg in _REG.findall(ln.text):
                 s.vector_bits = max(s.vector_bits, _BITS[reg])
-    s.calls = dict(calls)
+    s.calls = dict(Counter(sym for _, sym in call_sites(lines)))
     return s
 
 

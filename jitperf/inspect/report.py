@@ -119,14 +119,9 @@ def _calls_in_loops(funcs) -> set[tuple[str, int]]:
     out = set()
     for f in funcs:
         spans = f.loops()
-        loaded: dict[str, str] = {}
-        for i, ln in enumerate(f.lines):
-            mov = A._MOVABS.match(ln.text)
-            if mov:
-                loaded[mov[2]] = mov[1].strip()
-            m = A._CALL.match(ln.text)
-            if m and any(a <= i <= b for a, b in spans):
-                out.add((loaded.get(m[1].strip(), m[1].strip()), ln.source))
+        for i, sym in A.call_sites(f.lines):
+            if any(a <= i <= b for a, b in spans):
+                out.add((sym, f.lines[i].source))
     return out
 
 

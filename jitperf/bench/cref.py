@@ -21,33 +21,110 @@ import numpy as np
 
 SOURCE = r"""
 #include <stddef.h>
-#define REDUCE(name, T) \
-double name(const T *x, size_t n) { \
-    double acc = 0.0; \
-    _Pragma("omp parallel for simd reduction(+:acc)") \
-    for (size_t i = 0; i < n; i++) acc += x[i]; \
-    return acc; }
-REDUCE(sum_f32, float)
-REDUCE(sum_f64, double)
-#define AFFINE(name, T) \
-void name(const T *x, T *out, size_t n, T s, T o) { \
-    _Pragma("omp parallel for simd") \
-    for (size_t i = 0; i < n; i++) out[i] = s * x[i] + o; }
-AFFINE(affine_f32, float)
-AFFINE(affine_f64, double)
-#define SQEUCLIDEAN(name, T) \
-void name(const T *a, const T *b, T *out, size_t n, size_t m, size_t d) { \
-    _Pragma("omp parallel for") \
-    for (size_t i = 0; i < n; i++) \
-        for (size_t j = 0; j < m; j++) { \
-            T acc = 0; \
-            _Pragma("omp simd reduction(+:acc)") \
+#include <stdint.h>
+#include <math.h>
+#define PRAGMA(x) _Pragma(#x)
+#define PFOR(clauses) PRAGMA(omp parallel for simd num_threads(nt) clauses)
+
+#define KERNELS(S, T)                                                          \
+double sum_##S(const T *x, size_t n, int nt) {                                 \
+    double acc = 0.0;                                                          \
+    PFOR(reduction(+:acc))                                                     \
+    for (size_t i = 0; i < n; i++) acc += x[i];                                \
+    return acc; }                                                              \
+double nanmean_##S(const T *x, size_t n, int nt) {                              \
+    double acc = 0.0; size_t k = 0;                                            \
+    PFOR(reduction(+:acc, k))                                                  \
+    for (size_t i = 0; i < n; i++) { T v = x[i]; int ok = v == v;              \
+        acc += ok ? v : 0; k += ok; }                                          \
+    return k ? acc / k : NAN; }                                                \
+double nancount_##S(const T *x, size_t n, int nt) {                            \
+    size_t k = 0;                                                              \
+    PFOR(reduction(+:k))                                                       \
+    for (size_t i = 0; i < n; i++) k += x[i] == x[i];                          \
+    return (double)k; }                                                        \
+double var_##S(const T *x, size_t n, int nt) {                                 \
+    double c = n ? x[0] : 0.0, s1 = 0.0, s2 = 0.0;                             \
+    PFOR(reduction(+:s1, s2))                                                  \
+    for (size_t i = 0; i < n; i++) { double d = x[i] - c; s1 += d; s2 += d * d; } \
+    return (s2 - s1 * s1 / n) / n; }                                           \
+double nanvar_##S(const T *x, size_t n, int nt) {                              \
+    double c = 0.0, s1 = 0.0, s2 = 0.0; size_t k = 0;                          \
+    for (size_t i = 0; i < n; i++) if (x[i] == x[i]) { c = x[i]; break; }      \
+    PFOR(reduction(+:s1, s2, k))                                               \
+    for (size_t i = 0; i < n; i++) { T v = x[i]; int ok = v == v;              \
+        double d = ok ? v - c : 0.0; s1 += d; s2 += d * d; k += ok; }          \
+    return (s2 - s1 * s1 / k) / k; }                                           \
+double min_##S(const T *x, size_t n, int nt) {                                 \
+    T m = x[0]; int nan = 0;                                                   \
+    PFOR(reduction(min:m) reduction(|:nan))                                    \
+    for (size_t i = 0; i < n; i++) { T v = x[i]; m = v < m ? v : m; nan |= v != v; } \
+    return nan ? NAN : m; }                                                    \
+double max_##S(const T *x, size_t n, int nt) {                                 \
+    T m = x[0]; int nan = 0;                                                   \
+    PFOR(reduction(max:m) reduction(|:nan))                                    \
+    for (size_t i = 0; i < n; i++) { T v = x[i]; m = v > m ? v : m; nan |= v != v; } \
+    return nan ? NAN : m; }                                                    \
+double nanmin_##S(const T *x, size_t n, int nt) {                              \
+    T m = INFINITY;                                                            \
+    PFOR(reduction(min:m))                                                     \
+    for (size_t i = 0; i < n; i++) { T v = x[i]; m = v < m ? v : m; }          \
+    return m; }                                                                \
+double nanmax_##S(const T *x, size_t n, int nt) {                              \
+    T m = -INFINITY;                                                           \
+    PFOR(reduction(max:m))                                                     \
+    for (size_t i = 0; i < n; i++) { T v = x[i]; m = v > m ? v : m; }          \
+    return m; }                                                                \
+double dot_##S(const T *x, const T *y, size_t n, int nt) {                     \
+    double acc = 0.0;                                                          \
+    PFOR(reduction(+:acc))                                                     \
+    for (size_t i = 0; i < n; i++) acc += (double)x[i] * y[i];                 \
+    return acc; }                                                              \
+double stats_##S(const T *x, size_t n, double *st, int nt) {                   \
+    double s1 = 0.0, s2 = 0.0, c = n ? x[0] : 0.0; size_t k = 0;               \
+    T lo = INFINITY, hi = -INFINITY;                                           \
+    PFOR(reduction(+:s1, s2, k) reduction(min:lo) reduction(max:hi))           \
+    for (size_t i = 0; i < n; i++) { T v = x[i]; int ok = v == v;              \
+        double d = ok ? v - c : 0.0; s1 += d; s2 += d * d; k += ok;            \
+        lo = v < lo ? v : lo; hi = v > hi ? v : hi; }                          \
+    st[0] = k; st[1] = s1; st[2] = s2; st[3] = lo; st[4] = hi;                 \
+    return s1; }                                                               \
+void affine_##S(const T *x, T *out, size_t n, T s, T o, int nt) {              \
+    PFOR()                                                                     \
+    for (size_t i = 0; i < n; i++) out[i] = s * x[i] + o; }                    \
+void polyval4_##S(const T *x, T *out, size_t n, const T *c, int nt) {          \
+    T c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4];                   \
+    PFOR()                                                                     \
+    for (size_t i = 0; i < n; i++) { T v = x[i];                               \
+        out[i] = (((c0 * v + c1) * v + c2) * v + c3) * v + c4; } }             \
+void clip_##S(const T *x, T *out, size_t n, T lo, T hi, int nt) {              \
+    PFOR()                                                                     \
+    for (size_t i = 0; i < n; i++) { T v = x[i]; v = v < lo ? lo : v;          \
+        out[i] = v > hi ? hi : v; } }                                          \
+void sqeuclidean_##S(const T *a, const T *b, T *out, size_t n, size_t m,       \
+                     size_t d, int nt) {                                       \
+    PRAGMA(omp parallel for num_threads(nt))                                   \
+    for (size_t i = 0; i < n; i++)                                             \
+        for (size_t j = 0; j < m; j++) {                                       \
+            T acc = 0;                                                         \
+            PRAGMA(omp simd reduction(+:acc))                                  \
             for (size_t k = 0; k < d; k++) { T t = a[i*d+k] - b[j*d+k]; acc += t * t; } \
             out[i*m+j] = acc; } }
-SQEUCLIDEAN(sqeuclidean_f32, float)
-SQEUCLIDEAN(sqeuclidean_f64, double)
+
+KERNELS(f32, float)
+KERNELS(f64, double)
+
+void affine_i16(const int16_t *x, float *out, size_t n, float s, float o, int nt) {
+    PFOR()
+    for (size_t i = 0; i < n; i++) out[i] = s * x[i] + o; }
 """
-FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC"]
+# fast-math without -ffinite-math-only: the same freedoms as jitperf's REDUCE
+# set (reassociate, contract, no signed zeros, reciprocals), so the NaN tests
+# of the nan kernels stay real tests, as in jitperf.
+FLAGS = [
+    "-O3", "-march=native", "-fopenmp", "-fPIC", "-fno-math-errno", "-fno-trapping-math",
+    "-fassociative-math", "-fno-signed-zeros", "-freciprocal-math", "-ffp-contract=fast",
+]  # fmt: skip
 # Linked without -ffast-math: with it, gcc links crtfastmath.o, whose
 # constructor sets flush-to-zero for the whole process when the library
 # loads, and every later float computation in it (numpy's, hypothesis's)
@@ -96,32 +173,81 @@ def _ptr(a: np.ndarray):
 
 
 def _suffix(dt: np.dtype) -> str:
-    return "f32" if dt == np.float32 else "f64"
+    return {"float32": "f32", "float64": "f64", "int16": "i16"}[np.dtype(dt).name]
+
+
+# kernel -> (C function stem, its form): "reduce" f(x, n, nt) -> double,
+# "reduce2" f(x, y, n, nt), "stats" f(x, n, st, nt), "map" f(x, out, n,
+# params..., nt) with the params in the x's float type.
+_READS = {
+    "sum": "sum", "mean": "sum", "var": "var", "std": "var", "nansum": "nanmean",
+    "nanmean": "nanmean", "nanvar": "nanvar", "nanstd": "nanvar", "nancount": "nancount",
+    "min": "min", "max": "max", "nanmin": "nanmin", "nanmax": "nanmax",
+}  # fmt: skip
+C_KERNELS = (*_READS, "dot", "stats", "affine", "affine_i16", "polyval", "clip", "sqeuclidean")
+
+
+def _fn(lib, name, restype, argtypes):
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = argtypes
+    return fn
+
+
+def _scalar(dt: np.dtype):
+    return ctypes.c_double if dt == np.float64 else ctypes.c_float
 
 
 def calls(lib: ctypes.CDLL) -> dict:
-    """kernel name -> (data) -> call(), for the kernels the C reference has."""
+    """kernel name -> (data, threads) -> call(), for the kernels the C
+    reference has; ``threads`` is the OpenMP thread count of the call."""
+    vp, sz, i = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int
 
-    def reduce_(d):
-        x = np.ascontiguousarray(d["x"])
-        fn = getattr(lib, f"sum_{_suffix(x.dtype)}")
-        fn.restype = ctypes.c_double
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        return lambda: fn(_ptr(x), x.size)
+    def read(stem):
+        def build(d, nt):
+            x = np.ascontiguousarray(d["x"])
+            fn = _fn(lib, f"{stem}_{_suffix(x.dtype)}", ctypes.c_double, [vp, sz, i])
+            return lambda: fn(_ptr(x), x.size, nt)
 
-    def affine(d):
+        return build
+
+    def dot(d, nt):
+        x, y = d["x"], d["y"]
+        fn = _fn(lib, f"dot_{_suffix(x.dtype)}", ctypes.c_double, [vp, vp, sz, i])
+        return lambda: fn(_ptr(x), _ptr(y), x.size, nt)
+
+    def stats(d, nt):
+        x, st = d["x"], np.empty(5)
+        fn = _fn(lib, f"stats_{_suffix(x.dtype)}", ctypes.c_double, [vp, sz, vp, i])
+        return lambda: fn(_ptr(x), x.size, _ptr(st), nt)
+
+    def mapping(stem, *params):
+        def build(d, nt):
+            x, out = d["x"], d["out"]
+            scalar = _scalar(out.dtype)
+            args = [vp, vp, sz, *[scalar] * len(params), i]
+            fn = _fn(lib, f"{stem}_{_suffix(x.dtype)}", None, args)
+            return lambda: fn(_ptr(x), _ptr(out), x.size, *params, nt)
+
+        return build
+
+    def polyval(d, nt):
+        from .suites import COEFFS
+
         x, out = d["x"], d["out"]
-        scalar = ctypes.c_float if x.dtype == np.float32 else ctypes.c_double
-        fn = getattr(lib, f"affine_{_suffix(x.dtype)}")
-        fn.restype = None
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, scalar, scalar]
-        return lambda: fn(_ptr(x), _ptr(out), x.size, 2.5, -0.75)
+        c = np.asarray(COEFFS, dtype=x.dtype)
+        fn = _fn(lib, f"polyval4_{_suffix(x.dtype)}", None, [vp, vp, sz, vp, i])
+        return lambda: fn(_ptr(x), _ptr(out), x.size, _ptr(c), nt)
 
-    def sqeuclidean(d):
+    def sqeuclidean(d, nt):
         a, b, out = d["a"], d["b"], d["out"]
-        fn = getattr(lib, f"sqeuclidean_{_suffix(a.dtype)}")
-        fn.restype = None
-        fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_size_t] * 3
-        return lambda: fn(_ptr(a), _ptr(b), _ptr(out), a.shape[0], b.shape[0], a.shape[1])
+        fn = _fn(lib, f"sqeuclidean_{_suffix(a.dtype)}", None, [vp] * 3 + [sz] * 3 + [i])
+        return lambda: fn(_ptr(a), _ptr(b), _ptr(out), a.shape[0], b.shape[0], a.shape[1], nt)
 
-    return {"sum": reduce_, "affine": affine, "sqeuclidean": sqeuclidean}
+    from .suites import CLIP
+
+    out = {name: read(stem) for name, stem in _READS.items()}
+    out.update(dot=dot, stats=stats, affine=mapping("affine", 2.5, -0.75),
+               affine_i16=mapping("affine", 2.5, -0.75), polyval=polyval,
+               clip=mapping("clip", *CLIP), sqeuclidean=sqeuclidean)  # fmt: skip
+    return out

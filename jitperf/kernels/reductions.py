@@ -273,22 +273,6 @@ def bitcast(typingctx, value, like):
 
 
 @kernel(NAN_SAFE)
-def _validkeys(b, lo, hi, p):
-    """(lo, hi) widened by the valid (non-NaN) order keys of b, as _keyrange."""
-    shift, mask, lo_ok, hi_ok, least, most = p
-    t = b.dtype.type
-    for i in range(b.shape[0]):
-        v = b[i]
-        k = t(v ^ t((v >> shift) & mask))
-        ok = (k >= lo_ok) & (k <= hi_ok)
-        kl = k if ok else most
-        kh = k if ok else least
-        lo = kl if kl < lo else lo
-        hi = kh if kh > hi else hi
-    return lo, hi
-
-
-@kernel(NAN_SAFE)
 def _argextreme(x, st, p):
     m = p[0]
     k = 0

@@ -20,7 +20,6 @@ from .. import _checks, _plan
 from .._compile import kernel
 from . import _reduce as R
 
-
 # Values per pass: the bins of CH values go to a scratch row (in the block's
 # state, after the counts), then the counts are incremented from it.
 CH = 512

@@ -3,7 +3,7 @@
 Fields (stable; ``to_dict`` keeps this order):
 kernel, input, dtype, shape, axis, params, variant, threads, chunk_bytes,
 chunks, elapsed_s, bytes, gbps, result, phases_s, setup_s, rss_anon_start_bytes,
-rss_anon_peak_bytes.
+rss_anon_peak_bytes, engine.
 elapsed_s runs from the first chunk to the committed output; setup_s is the
 time before it (checking the parameters, which loads or compiles the kernels).
 ``result`` is the reduction's value (a number, or a list per row), the
@@ -73,6 +73,7 @@ class Report:
     setup_s: float = 0.0
     rss_anon_peak_bytes: int | None = None
     rss_anon_start_bytes: int | None = None
+    engine: str = "local"  # or "dask" (jitperf.dask.engine)
 
     @property
     def gbps(self) -> float:
@@ -99,5 +100,6 @@ class Report:
             "setup_s": self.setup_s,
             "rss_anon_start_bytes": self.rss_anon_start_bytes,
             "rss_anon_peak_bytes": self.rss_anon_peak_bytes,
+            "engine": self.engine,
         }
         return plain(d)

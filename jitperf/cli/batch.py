@@ -103,6 +103,20 @@ def add_commands(sub) -> None:
         action="store_true",
         help="fault the next chunk in on a worker thread (slower on cached files)",
     )
+    dk = r.add_argument_group("engine (where the chunks run)")
+    dk.add_argument(
+        "--engine",
+        default="local",
+        choices=["local", "dask"],
+        help="local: this process (default); dask: tasks on a dask cluster (jitperf[dask])",
+    )
+    dk.add_argument("--scheduler", metavar="ADDRESS", help="dask: a running distributed scheduler")
+    dk.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="dask: start a LocalCluster of N worker processes for the run (default: one per core)",
+    )
     raw = r.add_argument_group("raw inputs (files without a .npy header)")
     raw.add_argument("--dtype", help="element type, e.g. float32 (required for raw files)")
     raw.add_argument("--shape", help="N or N,C (one may be -1; default: 1-D from the size)")
@@ -209,39 +223,93 @@ def _print_split(phases: dict, path: str) -> None:
     print(f"profile: {parts}; pstats in {path}", file=sys.stderr)
 
 
+def _check_engine(args) -> None:
+    if args.engine != "dask":
+        for opt, value in (("--scheduler", args.scheduler), ("--workers", args.workers)):
+            if value is not None:
+                raise InputError(f"{opt}: is for --engine dask")
+        return
+    if args.scheduler is not None and args.workers is not None:
+        raise InputError("--workers: starts a cluster of its own; --scheduler names one, give one")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers: expected an int >= 1, got {args.workers}")
+    if args.touch_ahead:
+        raise InputError(
+            "--touch-ahead: is for --engine local (dask workers read their own chunks)"
+        )
+
+
+def _dask_engine():
+    try:
+        from ..dask import engine
+    except ImportError as e:
+        raise InputError(
+            f"--engine dask: needs dask and distributed ({e}); pip install jitperf[dask]"
+        ) from None
+    return engine
+
+
+def _runner(args, paths, params, several, stack):
+    """run(i, progress) -> the Report of paths[i], on the engine asked for.
+    The dask engine checks every input before it starts (or reaches) any worker."""
+    kw = [
+        dict(
+            params=params,
+            axis=args.axis,
+            output=output_for(path, args.kernel, args.output, several),
+            chunk_bytes=max(1, int(args.chunk_mb * 2**20)),
+            variant=args.variant,
+            threads=args.threads,
+            force=args.force,
+            dtype=args.dtype,
+            shape=args.shape,
+            offset=args.offset,
+        )
+        for path in paths
+    ]
+    if args.engine == "local":
+
+        def run(i, up):
+            return batch.run(
+                args.kernel, paths[i], progress=up, touch_ahead=args.touch_ahead, **kw[i]
+            )
+
+        return run
+    engine = _dask_engine()
+    plans = [engine.plan(args.kernel, path, **k) for path, k in zip(paths, kw, strict=True)]
+    client = stack.enter_context(engine.connect(args.scheduler, args.workers, args.threads))
+    link = engine.dashboard(client)
+    if link and not args.no_progress and sys.stderr.isatty():
+        print(f"dask dashboard: {link}", file=sys.stderr)
+    return lambda i, up: engine.execute(plans[i], client, progress=up)
+
+
 def cmd_run(args) -> int:
     if not (math.isfinite(args.chunk_mb) and args.chunk_mb > 0):
         raise InputError(f"--chunk-mb: expected a size in MiB > 0, got {args.chunk_mb}")
+    _check_engine(args)
     paths = _expand(args.inputs)
     several = len(paths) > 1
     if several and args.output is not None and not os.path.isdir(args.output):
         raise InputError(f"-o {args.output}: expected a folder for {len(paths)} inputs")
     params = split(args.params)
+    with contextlib.ExitStack() as stack:  # the dask engine's client, if any
+        run = _runner(args, paths, params, several, stack)
+        _run_all(args, paths, run)
+    return 0
+
+
+def _run_all(args, paths, run) -> None:
     profile_out = AtomicFile(args.profile, force=args.force) if args.profile else None
     prof = cProfile.Profile() if profile_out else None
     phases = dict.fromkeys(PHASES, 0.0)
     with profile_out if profile_out else contextlib.nullcontext():
-        for path in paths:
+        for i, path in enumerate(paths):
             with _progress(_input_bytes(path), args.no_progress, os.path.basename(path)) as up:
                 if prof:
                     prof.enable()
                 try:
-                    rep = batch.run(
-                        args.kernel,
-                        path,
-                        params=params,
-                        axis=args.axis,
-                        output=output_for(path, args.kernel, args.output, several),
-                        chunk_bytes=max(1, int(args.chunk_mb * 2**20)),
-                        variant=args.variant,
-                        threads=args.threads,
-                        force=args.force,
-                        dtype=args.dtype,
-                        shape=args.shape,
-                        offset=args.offset,
-                        progress=up,
-                        touch_ahead=args.touch_ahead,
-                    )
+                    rep = run(i, up)
                 finally:
                     if prof:
                         prof.disable()
@@ -255,7 +323,6 @@ def cmd_run(args) -> int:
             prof.dump_stats(profile_out.path)
             profile_out.commit()
             _print_split(phases, args.profile)
-    return 0
 
 
 def cmd_gen(args) -> int:

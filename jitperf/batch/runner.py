@@ -46,6 +46,14 @@ def _threads(threads) -> int:
     return threads
 
 
+def check_options(chunk_bytes, variant) -> None:
+    """InputError unless chunk_bytes is a positive size and variant a variant."""
+    if chunk_bytes is None or int(chunk_bytes) < 1:
+        raise InputError(f"--chunk-mb: expected a positive size, got {chunk_bytes!r}")
+    if variant not in ("auto", "strict", "simd", "parallel"):
+        raise InputError(f"--variant: expected auto, strict, simd or parallel, got {variant!r}")
+
+
 def run(
     kernel: str,
     path,
@@ -75,10 +83,7 @@ def run(
     """
     spec = lookup(kernel)
     p = parse_params(spec, params)
-    if chunk_bytes is None or int(chunk_bytes) < 1:
-        raise InputError(f"--chunk-mb: expected a positive size, got {chunk_bytes!r}")
-    if variant not in ("auto", "strict", "simd", "parallel"):
-        raise InputError(f"--variant: expected auto, strict, simd or parallel, got {variant!r}")
+    check_options(chunk_bytes, variant)
     nthreads = _threads(threads)
     src = open_input(path, dtype=dtype, shape=shape, offset=offset)
     before = numba.get_num_threads()

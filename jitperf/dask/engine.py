@@ -25,7 +25,7 @@ from ..batch import streams as S
 from ..batch.chunks import rows_per_chunk, spans
 from ..batch.kernels import lookup, parse_params
 from ..batch.report import Report
-from ..batch.runner import CHUNK_BYTES
+from ..batch.runner import CHUNK_BYTES, check_options
 from ..errors import InputError
 from ..io import AtomicFile, open_input
 from ..io.output import check_target, npy_header
@@ -317,10 +317,7 @@ def plan(
     started = time.perf_counter()
     spec = lookup(kernel)
     p = parse_params(spec, params)
-    if chunk_bytes is None or int(chunk_bytes) < 1:
-        raise InputError(f"--chunk-mb: expected a positive size, got {chunk_bytes!r}")
-    if variant not in ("auto", "strict", "simd", "parallel"):
-        raise InputError(f"--variant: expected auto, strict, simd or parallel, got {variant!r}")
+    check_options(chunk_bytes, variant)
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise InputError(f"--threads: expected an int >= 1, got {threads!r}")
     src = open_input(path, dtype=dtype, shape=shape, offset=offset)

@@ -34,9 +34,93 @@ JT = 1024
 PARALLEL_MIN_WORK = 1 << 24
 
 
+@kernel(REDUCE)
+def _rows4(a, bt, out, i, j0, j1):
+    """out[i:i+4, j0:j1]: four rows of a against the tile, two features a pass.
+
+    Each b load serves four rows, and each pass over the tile loads and
+    stores every out row once for two features. On 4096 x 4096 x 64 float32,
+    one core: 119 GFLOP/s against 92 for one row and four features a pass;
+    four rows and four features a pass ran out of registers (the 16 a values
+    spilled to the stack, 94 GFLOP/s).
+    """
+    d = a.shape[1]
+    w = j1 - j0
+    o0 = out[i, j0:j1]
+    o1 = out[i + 1, j0:j1]
+    o2 = out[i + 2, j0:j1]
+    o3 = out[i + 3, j0:j1]
+    for o in (o0, o1, o2, o3):
+        for j in range(w):  # one row a loop: four in one stayed scalar
+            o[j] = 0
+    k = 0
+    while k + 2 <= d:
+        b0 = bt[k, j0:j1]
+        b1 = bt[k + 1, j0:j1]
+        a00, a01 = a[i, k], a[i, k + 1]
+        a10, a11 = a[i + 1, k], a[i + 1, k + 1]
+        a20, a21 = a[i + 2, k], a[i + 2, k + 1]
+        a30, a31 = a[i + 3, k], a[i + 3, k + 1]
+        for j in range(w):
+            u = b0[j]
+            v = b1[j]
+            e0, f0 = a00 - u, a01 - v
+            e1, f1 = a10 - u, a11 - v
+            e2, f2 = a20 - u, a21 - v
+            e3, f3 = a30 - u, a31 - v
+            # one statement: the loop's vector body and its scalar remainder
+            # then share a source line, which is how the inspector tells them
+            o0[j], o1[j], o2[j], o3[j] = (o0[j] + (e0 * e0 + f0 * f0), o1[j] + (e1 * e1 + f1 * f1),
+                                          o2[j] + (e2 * e2 + f2 * f2), o3[j] + (e3 * e3 + f3 * f3))  # fmt: skip
+        k += 2
+    if k < d:
+        b0 = bt[k, j0:j1]
+        a00, a10, a20, a30 = a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k]
+        for j in range(w):
+            u = b0[j]
+            e0, e1, e2, e3 = a00 - u, a10 - u, a20 - u, a30 - u
+            o0[j], o1[j], o2[j], o3[j] = (o0[j] + e0 * e0, o1[j] + e1 * e1, o2[j] + e2 * e2,
+                                          o3[j] + e3 * e3)  # fmt: skip
+
+
+@kernel(REDUCE)
+def _row1(a, bt, out, i, j0, j1):
+    """out[i, j0:j1]: one row of a against the tile, four features a pass."""
+    d = a.shape[1]
+    o = out[i, j0:j1]
+    ai = a[i]
+    w = o.shape[0]
+    for j in range(w):
+        o[j] = 0
+    k = 0
+    while k + 4 <= d:
+        a0 = ai[k]
+        a1 = ai[k + 1]
+        a2 = ai[k + 2]
+        a3 = ai[k + 3]
+        b0 = bt[k, j0:j1]
+        b1 = bt[k + 1, j0:j1]
+        b2 = bt[k + 2, j0:j1]
+        b3 = bt[k + 3, j0:j1]
+        for j in range(w):
+            e0 = a0 - b0[j]
+            e1 = a1 - b1[j]
+            e2 = a2 - b2[j]
+            e3 = a3 - b3[j]
+            o[j] += e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3
+        k += 4
+    while k < d:
+        a0 = ai[k]
+        b0 = bt[k, j0:j1]
+        for j in range(w):
+            e0 = a0 - b0[j]
+            o[j] += e0 * e0
+        k += 1
+
+
 @kernel(REDUCE, parallel=True)
 def _sqeuclidean(a, bt, out):
-    n, d = a.shape
+    n = a.shape[0]
     m = bt.shape[1]
     nti = (n + IB - 1) // IB
     ntj = (m + JT - 1) // JT
@@ -45,38 +129,14 @@ def _sqeuclidean(a, bt, out):
         tj = task - ti * ntj
         j0 = tj * JT
         j1 = min(j0 + JT, m)
-        for i in range(ti * IB, min(ti * IB + IB, n)):
-            o = out[i, j0:j1]
-            ai = a[i]
-            w = o.shape[0]
-            for j in range(w):
-                o[j] = 0
-            k = 0
-            # Four features per pass over the tile: each pass loads and
-            # stores o once for four FMAs per element.
-            while k + 4 <= d:
-                a0 = ai[k]
-                a1 = ai[k + 1]
-                a2 = ai[k + 2]
-                a3 = ai[k + 3]
-                b0 = bt[k, j0:j1]
-                b1 = bt[k + 1, j0:j1]
-                b2 = bt[k + 2, j0:j1]
-                b3 = bt[k + 3, j0:j1]
-                for j in range(w):
-                    e0 = a0 - b0[j]
-                    e1 = a1 - b1[j]
-                    e2 = a2 - b2[j]
-                    e3 = a3 - b3[j]
-                    o[j] += e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3
-                k += 4
-            while k < d:
-                a0 = ai[k]
-                b0 = bt[k, j0:j1]
-                for j in range(w):
-                    e0 = a0 - b0[j]
-                    o[j] += e0 * e0
-                k += 1
+        i = ti * IB
+        i1 = min(i + IB, n)
+        while i + 4 <= i1:
+            _rows4(a, bt, out, i, j0, j1)
+            i += 4
+        while i < i1:
+            _row1(a, bt, out, i, j0, j1)
+            i += 1
 
 
 def _work_variant(variant: str, work: int) -> str:

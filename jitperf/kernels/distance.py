@@ -70,8 +70,12 @@ def _rows4(a, bt, out, i, j0, j1):
             e3, f3 = a30 - u, a31 - v
             # one statement: the loop's vector body and its scalar remainder
             # then share a source line, which is how the inspector tells them
-            o0[j], o1[j], o2[j], o3[j] = (o0[j] + (e0 * e0 + f0 * f0), o1[j] + (e1 * e1 + f1 * f1),
-                                          o2[j] + (e2 * e2 + f2 * f2), o3[j] + (e3 * e3 + f3 * f3))  # fmt: skip
+            o0[j], o1[j], o2[j], o3[j] = (
+                o0[j] + (e0 * e0 + f0 * f0),
+                o1[j] + (e1 * e1 + f1 * f1),
+                o2[j] + (e2 * e2 + f2 * f2),
+                o3[j] + (e3 * e3 + f3 * f3),
+            )
         k += 2
     if k < d:
         b0 = bt[k, j0:j1]
@@ -79,8 +83,12 @@ def _rows4(a, bt, out, i, j0, j1):
         for j in range(w):
             u = b0[j]
             e0, e1, e2, e3 = a00 - u, a10 - u, a20 - u, a30 - u
-            o0[j], o1[j], o2[j], o3[j] = (o0[j] + e0 * e0, o1[j] + e1 * e1, o2[j] + e2 * e2,
-                                          o3[j] + e3 * e3)  # fmt: skip
+            o0[j], o1[j], o2[j], o3[j] = (
+                o0[j] + e0 * e0,
+                o1[j] + e1 * e1,
+                o2[j] + e2 * e2,
+                o3[j] + e3 * e3,
+            )
 
 
 @kernel(REDUCE)

@@ -214,3 +214,26 @@ def test_the_bins_vectorize_and_the_counts_do_not():
     remarks = vectorized_loops(H._DRIVER, "simd", x, 1, st, p)
     assert any(r.vectorized and r.width >= 2 for r in remarks), remarks
     assert any("cannot identify array bounds" in r.reason for r in remarks), remarks
+
+
+@pytest.mark.parametrize("lo, hi", [(0.0, 1.0), (-3.7, 11.1), (np.float32(0.1), np.float32(0.7)),
+                                    (1e-3, 1.5e-3), (-1e30, 1e30), (0, 7)])  # fmt: skip
+@pytest.mark.parametrize("bins", [1, 3, 100, 997])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_the_kernel_recomputes_numpys_edges(lo, hi, bins, dtype):
+    x = np.zeros(4, dtype)
+    p = H._params(x, bins, lo, hi)
+    edges = np.linspace(lo, hi, bins + 1, dtype=p[5].dtype)
+    step, start, steps = p[6:]
+    j = np.arange(bins + 1)
+    mine = (j.astype(steps.dtype) * step + start).astype(edges.dtype)
+    mine[-1] = edges[-1]
+    np.testing.assert_array_equal(mine, edges)
+    np.testing.assert_array_equal(p[5], edges)
+
+
+def test_edges_it_cannot_recompute_are_counted_by_numpy(monkeypatch):
+    x = np.random.default_rng(1).random(1000)
+    want = np.histogram(x, 7, (0.1, 0.9))[0]
+    monkeypatch.setattr(H, "_edge_formula", lambda *a: None)
+    np.testing.assert_array_equal(histogram(x, 7, (0.1, 0.9)), want)

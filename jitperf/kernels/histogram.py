@@ -27,15 +27,21 @@ CH = 512
 
 @kernel(fastmath=())
 def _bins(xs, idx, p):
-    """idx[i] = the bin index formula's value for xs[i], before numpy's
-    corrections, or nb (the edges' count - 1) where xs[i] has no bin.
+    """idx[i] = xs[i]'s bin as numpy's fast path computes it, or nb (the
+    number of bins) where xs[i] has none.
 
-    Branch-free and without loads of the edges, so that it vectorizes: the
-    division is most of a value's work (a loop that also corrected and
-    counted ran at 4 ns a value here, scalar).
+    Branch-free, and the edges the corrections compare with are computed
+    rather than loaded, so that it vectorizes: loads at computed indices left
+    LLVM unable to bound the accesses, and a scalar loop that also counted ran
+    at 4 ns a value here. An edge is recomputed as numpy.linspace made it:
+    j * step + start in the step's dtype (that of the one-element array
+    ``steps``), rounded to the edges' dtype; the last edge is the stop.
+    _edge_formula checked that this gives every edge back.
     """
-    klo, khi, flo, denom, nbins, edges = p
+    klo, khi, flo, denom, nbins, edges, step, start, steps = p
     nb = edges.shape[0] - 1
+    et, st = edges.dtype.type, steps.dtype.type
+    last = edges[nb]
     for i in range(xs.shape[0]):
         v = xs[i]
         # The keep test compares in the dtype numpy compares x with the range.
@@ -43,34 +49,29 @@ def _bins(xs, idx, p):
         t = edges.dtype.type(v) if keep else flo  # no int() of NaN or huge f
         j = int((t - flo) / denom * nbins)
         j = nb - 1 if j >= nb else j
-        idx[i] = j if keep else nb
+        # numpy's corrections, in this order: the index formula can be a ulp
+        # off on either side of an edge.
+        # (not a helper function: its call kept the loop scalar)
+        lo_edge = et(st(j) * step + start)
+        j = j - 1 if t < lo_edge else j
+        hi_edge = last if j + 1 >= nb else et(st(j + 1) * step + start)
+        j = j + 1 if (t >= hi_edge) & (j != nb - 1) else j
+        idx[i] = j if keep & (j >= 0) & (j < nb) else nb
 
 
 @kernel(fastmath=())
 def _count(x, hist, p):
-    """hist[:nb] = the counts of x's values; hist[nb + 1:] is the scratch
-    row of _bins."""
-    edges = p[5]
-    nb = edges.shape[0] - 1
-    for k in range(nb):
+    """hist[:nb] = the counts of x's values; hist[nb] takes the values
+    without a bin and hist[nb + 1:] is the scratch row of _bins."""
+    nb = p[5].shape[0] - 1
+    for k in range(nb + 1):
         hist[k] = 0
     idx = hist[nb + 1 :]
     for s in range(0, x.shape[0], CH):
         xs = x[s : s + CH]
         _bins(xs, idx, p)
         for i in range(xs.shape[0]):
-            j = idx[i]
-            if j == nb:
-                continue
-            t = edges.dtype.type(xs[i])
-            # numpy's corrections, in this order: the index formula can be a
-            # ulp off on either side of an edge.
-            if t < edges[j]:
-                j -= 1
-            if t >= edges[j + 1] and j != nb - 1:
-                j += 1
-            if 0 <= j < nb:  # never false for kept values; no wrap-around if it were
-                hist[j] += 1
+            hist[idx[i]] += 1
 
 
 _DRIVER = R.driver(_count)
@@ -117,8 +118,9 @@ def _keep_bound(v, dt: np.dtype, side: str):
 
 
 def _params(x: np.ndarray, bins: int, lo, hi):
-    """The scalars and edges numpy's fast path computes with, or None when
-    no value of x's dtype can fall in the range."""
+    """The scalars and edges numpy's fast path computes with, and the edges'
+    formula (see _bins); None when no value of x's dtype can fall in the
+    range, "numpy" when _bins cannot compute the edges again."""
     bin_type = np.result_type(lo, hi, x.dtype)
     if bin_type.kind != "f":
         bin_type = np.result_type(bin_type, float)
@@ -134,7 +136,24 @@ def _params(x: np.ndarray, bins: int, lo, hi):
     # f = (t - lo) / denom * bins: t - lo is in the edges' dtype, the division
     # in that dtype promoted with denom's (a numpy scalar, so not weak).
     f_type = np.result_type(bin_type, denom.dtype)
-    return (klo, khi, bin_type.type(lo), f_type.type(denom), f_type.type(bins), edges)
+    formula = _edge_formula(lo, hi, bins, edges)
+    if formula is None:
+        return "numpy"
+    return (klo, khi, bin_type.type(lo), f_type.type(denom), f_type.type(bins), edges, *formula)
+
+
+def _edge_formula(lo, hi, bins, edges):
+    """(step, start, a one-element array of their dtype) with which _bins
+    computes ``edges`` again, or None where it would not get them back."""
+    start, stop = np.asarray(lo), np.asarray(hi)
+    dt = np.result_type(start, stop, 1.0)  # linspace's: the range's, made inexact
+    step = dt.type(np.subtract(stop, start, dtype=dt) / bins)
+    with np.errstate(all="ignore"):
+        y = np.arange(0, bins + 1, dtype=dt) * step + dt.type(start)
+    y[-1] = stop
+    if not np.array_equal(y.astype(edges.dtype), edges):
+        return None
+    return (step, dt.type(start), np.zeros(1, dt))
 
 
 def histogram(x, bins, range, *, out=None, variant="auto"):  # noqa: A002
@@ -155,6 +174,9 @@ def histogram(x, bins, range, *, out=None, variant="auto"):  # noqa: A002
     p = _params(x, bins, lo, hi)
     if p is None or x.size == 0:
         out[...] = 0
+        return out
+    if isinstance(p, str):  # edges _bins cannot recompute: numpy counts
+        out[...] = np.histogram(x, bins, (lo, hi))[0]
         return out
     view, _ = _plan.rows(x, None)
     nb = _plan.nblocks(v, view.shape[0], view.shape[1])

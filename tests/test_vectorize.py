@@ -6,8 +6,8 @@ simd and parallel vectorize; the strict floating-point reductions stay scalar
 (LLVM may not reorder their additions). Some kernels stay scalar by design,
 in every variant: a prefix scan and the moving windows carry a running value
 from each element to the next (moving_sum vectorizes only a finiteness test
-of the stretch ahead); a histogram vectorizes its bin formula, not
-the increments of the bins it computes.
+of the stretch ahead, moving_std the square roots of a stretch); a histogram
+vectorizes its bin formula, not the increments of the bins it computes.
 A floating-point min/max recurrence does not vectorize in numba (LLVM asks
 for function-level no-NaNs): min/max reduce integer order keys, which do, and
 argmin/argmax run scalar compare chains beside a vectorized NaN test.
@@ -94,9 +94,10 @@ CASES = {
     "polyval_long": (lambda x, v: jp.polyval(np.arange(20.0), x, variant=v), "any"),
     # each output depends on the previous one
     "cumsum": (lambda x, v: jp.cumsum(x, variant=v), None),
-    # moving_sum: only its finiteness test of a stretch vectorizes
+    # the windows' running state does not; moving_sum's finiteness test of a
+    # stretch and moving_std's square roots of one do
     "moving_sum": (lambda x, v: jp.moving_sum(x, 16, variant=v), "any"),
-    "moving_std": (lambda x, v: jp.moving_std(x, 16, variant=v), None),
+    "moving_std": (lambda x, v: jp.moving_std(x, 16, variant=v), "any"),
     # the bin formula vectorizes; hist[j] += 1 at computed j does not
     "histogram": (lambda x, v: jp.histogram(x, 10, (0, 1), variant=v), "any"),
 }

@@ -36,8 +36,9 @@ STATE = 8
 SET, ACC, M2, START, BAD, NAN, POS, NEG = range(STATE)
 
 
-# Inputs a fast stretch covers: they are tested for finiteness first, in a
-# vectorized pass that reads them from L1 for the loop that follows.
+# Inputs a stretch covers: moving_sum tests them for finiteness first, in a
+# vectorized pass that reads them from L1 for the loop that follows;
+# moving_std takes the square roots of a stretch's outputs in one pass.
 FAST = 256
 
 
@@ -48,6 +49,12 @@ def _finite(xs):
         v = np.float64(xs[i])
         ok &= v - v == 0.0
     return ok
+
+
+@kernel(ELEMENTWISE)
+def _sqrt(xs):
+    for i in range(xs.shape[0]):
+        xs[i] = np.sqrt(xs[i])
 
 
 @kernel(ELEMENTWISE)
@@ -151,35 +158,43 @@ def _move_std(xs, outs, st, p):
         m2 = 0.0
         start = 0
         bad_at = -1  # last non-finite input: any window holding it is NaN
-    for k in range(k0, n):
-        v = np.float64(xs[k])
-        if v - v == 0.0:
-            c = k - start + 1  # values in the state once v is in
-            if c > w:
-                # Replace the oldest value o by v at a fixed count w:
-                # M2 changes by (v - o) * ((v - new mean) + (o - old mean)).
-                o = np.float64(xs[k - w])
-                d = v - o
-                mo = mean
-                mean += d * invw
-                m2 += d * ((v - mean) + (o - mo))
-                if m2 < 0.0:
-                    m2 = 0.0  # rounding can take a flat window's M2 below 0
+    for s0 in range(k0, n, FAST):
+        e0 = min(s0 + FAST, n)
+        for k in range(s0, e0):
+            v = np.float64(xs[k])
+            if v - v == 0.0:
+                c = k - start + 1  # values in the state once v is in
+                if c > w:
+                    # Replace the oldest value o by v at a fixed count w:
+                    # M2 changes by (v - o) * ((v - new mean) + (o - old mean)).
+                    o = np.float64(xs[k - w])
+                    d = v - o
+                    mo = mean
+                    mean += d * invw
+                    m2 += d * ((v - mean) + (o - mo))
+                    if m2 < 0.0:
+                        m2 = 0.0  # rounding can take a flat window's M2 below 0
+                else:
+                    d = v - mean  # Welford's add, while the window fills
+                    mean += d / c
+                    m2 += d * (v - mean)
             else:
-                d = v - mean  # Welford's add, while the window fills
-                mean += d / c
-                m2 += d * (v - mean)
-        else:
-            bad_at = k
-            start = k + 1
-            mean = 0.0
-            m2 = 0.0
-        if k >= h:
-            s = k - w + 1
-            if s > bad_at:  # a full window of finite values (bad_at >= -1)
-                outs[k - h] = np.sqrt(m2 * inv)
-            else:
-                outs[k - h] = np.nan
+                bad_at = k
+                start = k + 1
+                mean = 0.0
+                m2 = 0.0
+            if k >= h:
+                s = k - w + 1
+                if s > bad_at:  # a full window of finite values (bad_at >= -1)
+                    # the variance, rooted below (float32 out: rounded to
+                    # float32 first, at most an ulp from the float64 root's)
+                    outs[k - h] = m2 * inv
+                else:
+                    outs[k - h] = np.nan
+        # The roots of the stretch in one vectorized pass over its outputs,
+        # still in L1: one scalar sqrt an element bounded the loop above.
+        _sqrt(outs[max(s0, h) - h : max(e0, h) - h])
+
     st[0] = 1.0
     st[1] = mean
     st[2] = m2

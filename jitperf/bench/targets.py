@@ -33,6 +33,7 @@ SMALL_SIZES = (1 << 10, 64 << 10)
 # every kernel of the small-input target: the library's, one spec each
 SMALL = (*MEMORY, "argmin", *ELEMENTWISE, "cumsum", *WINDOWS, "histogram", "sqeuclidean")
 START_FILE_BYTES = 1 << 20
+SMALL_REPEAT = 31
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,12 @@ def run(targets=None, *, repeat=11, machine=None, progress=None, size_scale=1.0)
             if progress is not None:
                 progress(row)
 
-        rows = harness.measure(spec, dt, n, built, repeat, machine=machine,
-                               number=None if nbytes < (1 << 20) else 1, progress=seen)  # fmt: skip
+        small = nbytes < (1 << 20)
+        # small calls: samples of SAMPLE_S each (harness.timed) and more of
+        # them, since a few microseconds of noise is a large share of a call
+        reps = max(repeat, SMALL_REPEAT) if small else repeat
+        rows = harness.measure(spec, dt, n, built, reps, machine=machine,
+                               number=None if small else 1, progress=seen)  # fmt: skip
         m = {r.impl: r.median_s for r in rows}
         m["flops"] = rows[0].flops if rows else 0
         m["bytes"] = nbytes

@@ -1,11 +1,12 @@
 """The C reference: the same loops in C, built with the system compiler.
 
-A few loops (a read-reduce, an affine map and squared distances) are
-compiled at bench time with ``cc -O3 -march=native -ffast-math -fopenmp``
-(and linked without -ffast-math, which would set flush-to-zero process-wide)
-into the user cache dir (keyed by the source and flags) and called through
-ctypes, on all threads. They are the practical limit the jitperf rows are
-set against in the same run; without a compiler their rows are skipped.
+The memory-bound reductions, affine, polyval, clip and squared distances
+are compiled at bench time with ``cc -O3 -march=native -fopenmp`` and
+fast-math without -ffinite-math-only (see FLAGS) into the user cache dir
+(keyed by the source and flags), and called through ctypes with a thread
+count: the ``c`` rows on all threads, ``c1`` on one. They are the practical
+limit the jitperf rows are set against in the same run; without a compiler
+their rows are skipped.
 """
 
 from __future__ import annotations
@@ -176,15 +177,13 @@ def _suffix(dt: np.dtype) -> str:
     return {"float32": "f32", "float64": "f64", "int16": "i16"}[np.dtype(dt).name]
 
 
-# kernel -> (C function stem, its form): "reduce" f(x, n, nt) -> double,
-# "reduce2" f(x, y, n, nt), "stats" f(x, n, st, nt), "map" f(x, out, n,
-# params..., nt) with the params in the x's float type.
+# kernel -> the stem of the C reduction that reads as it does, each
+# ``double stem_f32(const float *x, size_t n, int threads)`` (and _f64)
 _READS = {
     "sum": "sum", "mean": "sum", "var": "var", "std": "var", "nansum": "nanmean",
     "nanmean": "nanmean", "nanvar": "nanvar", "nanstd": "nanvar", "nancount": "nancount",
     "min": "min", "max": "max", "nanmin": "nanmin", "nanmax": "nanmax",
 }  # fmt: skip
-C_KERNELS = (*_READS, "dot", "stats", "affine", "affine_i16", "polyval", "clip", "sqeuclidean")
 
 
 def _fn(lib, name, restype, argtypes):

@@ -127,8 +127,9 @@ def cmd_bench(args) -> int:
         run = harness.Run(rows=run_patterns(repeat=repeat, quick=args.quick, progress=progress))
     elif args.group == "targets":
         from ..bench import targets
+        from ..bench.suites import QUICK_SIZE, SIZE
 
-        scale = (size or (targets.QUICK_SIZE if args.quick else targets.SIZE)) / targets.SIZE
+        scale = (size or (QUICK_SIZE if args.quick else SIZE)) / SIZE
         tr = targets.run(repeat=repeat, machine=machine, progress=progress, size_scale=scale)
         results = tr.results + targets.start_targets()
         run = harness.Run(rows=tr.rows, notes=tr.notes)

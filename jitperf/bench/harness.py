@@ -115,7 +115,7 @@ def _allocations(call, jitperf_row: bool):
     return allocs, max(0, peak)
 
 
-def _impls(spec, variants, baselines, notes):
+def implementations(spec, variants, baselines, notes):
     """(impl, jitperf?, builder) for the implementations that can run."""
     out = [(v, True, lambda d, v=v: spec.jitperf(d, v)) for v in variants]
     for b in baselines:
@@ -151,7 +151,7 @@ def _nthreads() -> int:
 
 
 def measure(spec, dt, n, impls, repeat, *, machine=None, number=1, progress=None) -> list:
-    """Rows of ``impls`` ((impl, jitperf?, builder) as _impls gives) for one
+    """Rows of ``impls`` ((impl, jitperf?, builder) as implementations gives) for one
     input of ``n`` elements of ``dt``, timed round-robin in one go."""
     data = spec.make(n, dt, np.random.default_rng(0))
     nbytes, flops = int(spec.bytes(data)), int(spec.flops(data))
@@ -213,7 +213,7 @@ def run(
         spec = SPECS[name]
         for dt in spec.dtypes or dtypes:
             n = max(1, size // np.dtype(dt).itemsize)
-            impls = _impls(spec, variants, baselines, result.notes)
+            impls = implementations(spec, variants, baselines, result.notes)
             measure(spec, dt, n, impls, repeat, machine=machine, progress=done)
     return result
 

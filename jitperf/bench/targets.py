@@ -51,6 +51,13 @@ class Target:
     sizes: tuple = (SIZE,)
     at_most: bool = False
 
+    def cases(self):
+        """(kernel, dtype, size) of every measurement this target judges."""
+        for k in self.kernels:
+            for dt in SPECS[k].dtypes or self.dtypes:
+                for size in self.sizes:
+                    yield k, dt, size
+
 
 @dataclass
 class Result:
@@ -140,11 +147,9 @@ def _plan(targets):
     """(kernel, dtype, size) -> the impls its targets need, in first-seen order."""
     plan: dict = {}
     for t in targets:
-        for k in t.kernels:
-            for dt in SPECS[k].dtypes or t.dtypes:
-                for size in t.sizes:
-                    impls = plan.setdefault((k, dt, size), [])
-                    impls.extend(i for i in t.impls if i not in impls)
+        for case in t.cases():
+            impls = plan.setdefault(case, [])
+            impls.extend(i for i in t.impls if i not in impls)
     return plan
 
 
@@ -160,7 +165,7 @@ def run(targets=None, *, repeat=11, machine=None, progress=None, size_scale=1.0)
         n = max(1, nbytes // np.dtype(dt).itemsize)
         variants = [i for i in impls if i in (*harness.VARIANTS, "auto")]
         baselines = [i for i in impls if i not in variants]
-        built = harness._impls(spec, variants, baselines, out.notes)
+        built = harness.implementations(spec, variants, baselines, out.notes)
 
         def seen(row, call):
             out.rows.append(row)
@@ -178,11 +183,9 @@ def run(targets=None, *, repeat=11, machine=None, progress=None, size_scale=1.0)
         m["bytes"] = nbytes
         medians[(kernel, dt, size)] = m
     for t in targets:
-        for k in t.kernels:
-            for dt in SPECS[k].dtypes or t.dtypes:
-                for size in t.sizes:
-                    m = medians[(k, dt, size)]
-                    out.results.append(_judge(t, k, dt, m["bytes"], m, machine))
+        for k, dt, size in t.cases():
+            m = medians[(k, dt, size)]
+            out.results.append(_judge(t, k, dt, m["bytes"], m, machine))
     return out
 
 
